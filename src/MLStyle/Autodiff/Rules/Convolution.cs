@@ -1,0 +1,169 @@
+using MLStyle.Onnx;
+using Onnx;
+
+namespace MLStyle.Autodiff;
+
+// Conv: input, weight and bias gradients.
+public static partial class GradientRules
+{
+    /// <summary>Formulation of a stride-1 Conv's input gradient (chosen by benchmark; see docs/benchmarks.md).</summary>
+    public static ConvInputGradient StrideOneInputGradient { get; set; } = ConvInputGradient.FlippedConv;
+
+    static void RegisterConvolution(Dictionary<string, GradientRule> d)
+    {
+        d["Conv"] = ConvRule;
+    }
+
+    internal sealed record ConvGeometry(int Spatial, long Group, long[] Kernel, long[] Strides, long[] Dilations, long[] Pads);
+
+    internal static ConvGeometry Geometry(GradientContext c, long[] xDims, long[] kernel)
+    {
+        var n = c.Node;
+        int sp = xDims.Length - 2;
+        var strides = n.GetInts("strides") ?? Enumerable.Repeat(1L, sp).ToArray();
+        var dil = n.GetInts("dilations") ?? Enumerable.Repeat(1L, sp).ToArray();
+        var pads = n.GetInts("pads") ?? new long[2 * sp];
+        var autoPad = n.GetString("auto_pad", "NOTSET");
+        if (autoPad is "SAME_UPPER" or "SAME_LOWER")
+        {
+            pads = new long[2 * sp];
+            for (int i = 0; i < sp; i++)
+            {
+                long size = xDims[i + 2];
+                if (size < 0) throw c.Unsupported("auto_pad SAME with an unknown spatial size");
+                long outSize = (size + strides[i] - 1) / strides[i];
+                long total = Math.Max(0, (outSize - 1) * strides[i] + (kernel[i] - 1) * dil[i] + 1 - size);
+                long small = total / 2, large = total - small;
+                pads[i] = autoPad == "SAME_UPPER" ? small : large;
+                pads[i + sp] = autoPad == "SAME_UPPER" ? large : small;
+            }
+        }
+        else if (autoPad == "VALID") pads = new long[2 * sp];
+        return new ConvGeometry(sp, n.GetInt("group", 1), kernel, strides, dil, pads);
+    }
+
+    static string?[] ConvRule(GradientContext c)
+    {
+        var b = c.B;
+        var x = c.X(0); var w = c.X(1);
+        var wDims = c.Dims(w);
+        var xDims = b.Dims(x) ?? throw c.Unsupported("the rank of the input is unknown");
+        var geo = Geometry(c, xDims, c.Node.GetInts("kernel_shape") ?? wDims[2..]);
+        var dy = c.DY;
+        var g = c.Grads();
+        if (c.Needs(0)) g[0] = ConvInputGrad(c, geo, dy, x, w, wDims);
+        if (c.Needs(1)) g[1] = ConvWeightGrad(c, geo, dy, x, wDims);
+        if (c.Node.Input.Count > 2 && c.Needs(2))
+            g[2] = b.ReduceSum(dy, new long[] { 0 }.Concat(Enumerable.Range(2, geo.Spatial).Select(i => (long)i)).ToArray(), keepdims: false);
+        return g;
+    }
+
+    static string ConvInputGrad(GradientContext c, ConvGeometry geo, string dy, string x, string w, long[] wDims)
+    {
+        var b = c.B;
+        int sp = geo.Spatial;
+        bool strideOne = geo.Strides.All(s => s == 1);
+        var eff = Enumerable.Range(0, sp).Select(i => (geo.Kernel[i] - 1) * geo.Dilations[i] + 1).ToArray();
+        var flippedPads = new long[2 * sp];
+        for (int i = 0; i < sp; i++)
+        {
+            flippedPads[i] = eff[i] - 1 - geo.Pads[i];
+            flippedPads[i + sp] = eff[i] - 1 - geo.Pads[i + sp];
+        }
+        if (strideOne && flippedPads.All(p => p >= 0) && StrideOneInputGradient == ConvInputGradient.FlippedConv)
+        {
+            var wf = FlippedWeights(b, w, wDims, geo.Group);
+            return b.Node("Conv", new[] { dy, wf }, "conv_dx",
+                ("pads", flippedPads), ("dilations", geo.Dilations), ("group", geo.Group),
+                ("kernel_shape", geo.Kernel), ("strides", Enumerable.Repeat(1L, sp).ToArray()));
+        }
+        var attrs = new List<(string, object)>
+        {
+            ("pads", geo.Pads), ("dilations", geo.Dilations), ("group", geo.Group), ("strides", geo.Strides), ("kernel_shape", geo.Kernel),
+        };
+        var xd = b.Dims(x); var yd = b.Dims(dy);
+        if (xd is not null && yd is not null && xd.Skip(2).All(v => v >= 0) && yd.Skip(2).All(v => v >= 0))
+        {
+            var outPad = new long[sp];
+            bool ok = true;
+            for (int i = 0; i < sp; i++)
+            {
+                long produced = geo.Strides[i] * (yd[i + 2] - 1) + eff[i] - geo.Pads[i] - geo.Pads[i + sp];
+                outPad[i] = xd[i + 2] - produced;
+                if (outPad[i] < 0 || outPad[i] >= Math.Max(geo.Strides[i], geo.Dilations[i])) ok = false;
+            }
+            if (ok)
+            {
+                if (outPad.Any(v => v != 0)) attrs.Add(("output_padding", outPad));
+                return b.Node("ConvTranspose", new[] { dy, w }, "conv_dx", attrs.ToArray());
+            }
+        }
+        var ct = b.Node("ConvTranspose", new[] { dy, w }, "conv_dx", attrs.ToArray());
+        return b.FitSpatial(ct, x);
+    }
+
+    /// <summary>W'[g·Cig + ci, co, k…] = W[g·Cog + co, ci, flipped k…]: the kernel of the stride-1 input gradient as a Conv.</summary>
+    static string FlippedWeights(GraphBuilder b, string w, long[] wDims, long group)
+    {
+        int sp = wDims.Length - 2;
+        long cout = wDims[0], cig = wDims[1], cog = cout / group;
+        if (b.ConstantValue(w) is { } wt && sp == 2)
+        {
+            var src = TensorProtos.ToFloats(wt);
+            long kh = wDims[2], kw = wDims[3];
+            var dst = new float[src.Length];
+            for (long gi = 0; gi < group; gi++)
+                for (long co = 0; co < cog; co++)
+                    for (long ci = 0; ci < cig; ci++)
+                        for (long y = 0; y < kh; y++)
+                            for (long xk = 0; xk < kw; xk++)
+                            {
+                                long s = (((gi * cog + co) * cig + ci) * kh + (kh - 1 - y)) * kw + (kw - 1 - xk);
+                                long t = (((gi * cig + ci) * cog + co) * kh + y) * kw + xk;
+                                dst[t] = src[s];
+                            }
+            return b.Constant(dst, new[] { group * cig, cog, kh, kw }, w + "_flipped");
+        }
+        // Non-constant weights: the same permutation with graph operators.
+        var k = wDims[2..];
+        var r = b.Reshape(w, new[] { group, cog, cig }.Concat(k).ToArray());
+        var perm = new long[] { 0, 2, 1 }.Concat(Enumerable.Range(3, sp).Select(i => (long)i)).ToArray();
+        r = b.Transpose(r, perm);
+        r = b.Reshape(r, new[] { group * cig, cog }.Concat(k).ToArray());
+        var axes = Enumerable.Range(2, sp).Select(i => (long)i).ToArray();
+        return b.Slice(r, axes.Select(_ => -1L).ToArray(), axes.Select(_ => long.MinValue).ToArray(), axes, axes.Select(_ => -1L).ToArray());
+    }
+
+    static string ConvWeightGrad(GradientContext c, ConvGeometry geo, string dy, string x, long[] wDims)
+    {
+        var b = c.B;
+        int sp = geo.Spatial;
+        var swap = new long[] { 1, 0 }.Concat(Enumerable.Range(2, sp).Select(i => (long)i)).ToArray();
+        var xt = b.Transpose(x, swap);   // [Cin, N, spatial]
+        var dyt = b.Transpose(dy, swap); // [Cout, N, spatial']
+        long cout = wDims[0], cig = wDims[1], cog = cout / geo.Group;
+        var parts = new List<string>();
+        for (long gi = 0; gi < geo.Group; gi++)
+        {
+            var xg = geo.Group == 1 ? xt : b.Slice(xt, new[] { gi * cig }, new[] { (gi + 1) * cig }, new long[] { 0 });
+            var dg = geo.Group == 1 ? dyt : b.Slice(dyt, new[] { gi * cog }, new[] { (gi + 1) * cog }, new long[] { 0 });
+            // Kernel dilation = forward stride, stride = forward dilation, same pads.
+            var full = b.Node("Conv", new[] { xg, dg }, "conv_dw",
+                ("pads", geo.Pads), ("dilations", geo.Strides), ("strides", geo.Dilations));
+            var axes = Enumerable.Range(2, sp).Select(i => (long)i).ToArray();
+            var crop = b.Slice(full, new long[sp], geo.Kernel, axes); // [Cig, Cog, k…]
+            parts.Add(b.Transpose(crop, swap));                       // [Cog, Cig, k…]
+        }
+        return parts.Count == 1 ? parts[0] : b.Concat(0, parts.ToArray());
+    }
+}
+
+/// <summary>How the input gradient of a stride-1 convolution is computed.</summary>
+public enum ConvInputGradient
+{
+    /// <summary>An ordinary Conv of the output gradient with spatially flipped, channel-swapped weights.</summary>
+    FlippedConv,
+
+    /// <summary>ConvTranspose of the output gradient with the forward weights.</summary>
+    ConvTranspose,
+}

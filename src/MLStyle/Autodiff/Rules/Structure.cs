@@ -1,0 +1,201 @@
+using MLStyle.Onnx;
+
+namespace MLStyle.Autodiff;
+
+// Shape-changing operators: Flatten, Reshape, Squeeze, Unsqueeze, Transpose, Concat, Slice, Pad, Expand.
+public static partial class GradientRules
+{
+    static void RegisterStructure(Dictionary<string, GradientRule> d)
+    {
+        GradientRule reshapeBack = c =>
+        {
+            var g = c.Grads();
+            g[0] = c.B.ReshapeLike(c.DY, c.X(0));
+            return g;
+        };
+        d["Flatten"] = reshapeBack;
+        d["Reshape"] = reshapeBack;
+        d["Squeeze"] = reshapeBack;
+        d["Unsqueeze"] = reshapeBack;
+        d["Expand"] = c =>
+        {
+            var g = c.Grads();
+            g[0] = c.B.ReduceToShape(c.DY, c.X(0));
+            return g;
+        };
+        d["Transpose"] = c =>
+        {
+            var b = c.B;
+            int r = b.Rank(c.X(0));
+            var perm = c.Node.GetInts("perm") ?? Enumerable.Range(0, r).Reverse().Select(i => (long)i).ToArray();
+            var inv = new long[r];
+            for (int i = 0; i < r; i++) inv[perm[i]] = i;
+            return new[] { b.Transpose(c.DY, inv) };
+        };
+        d["Concat"] = ConcatRule;
+        d["Slice"] = SliceRule;
+        d["Pad"] = PadRule;
+    }
+
+    static string?[] ConcatRule(GradientContext c)
+    {
+        var b = c.B;
+        int rank = b.Rank(c.X(0));
+        long axis = c.Node.GetInt("axis", 0);
+        if (axis < 0) axis += rank;
+        var sizes = c.Node.Input.Select(i => b.Dims(i)?[axis] ?? -1).ToArray();
+        string split = sizes.All(s => s >= 0)
+            ? b.Ints(sizes)
+            : b.Concat(0, c.Node.Input.Select(i => b.ShapeSlice(i, (int)axis, (int)axis + 1)).ToArray());
+        var parts = b.NodeMulti("Split", new[] { c.DY, split }, c.Node.Input.Count, "concat_dx", ("axis", axis));
+        var g = c.Grads();
+        for (int i = 0; i < parts.Length; i++) if (c.Needs(i)) g[i] = parts[i];
+        return g;
+    }
+
+    /// <summary>A 1-D int64 tensor holding dimension <paramref name="axis"/> of <paramref name="x"/>.</summary>
+    static string DimOf(GraphBuilder b, string x, int axis) => b.ShapeSlice(x, axis, axis + 1);
+
+    static string?[] SliceRule(GradientContext c)
+    {
+        var b = c.B;
+        var x = c.X(0);
+        int rank = b.Rank(x);
+        var xd = b.Dims(x)!;
+        long[] Const(int i, string what) => i < c.Node.Input.Count && c.Node.Input[i].Length > 0
+            ? (b.ConstantValue(c.Node.Input[i]) is { } t ? TensorProtos.ToInt64s(t) : throw c.Unsupported($"non-constant {what}"))
+            : Array.Empty<long>();
+        var starts = Const(1, "starts"); var ends = Const(2, "ends");
+        var axes = Const(3, "axes"); if (axes.Length == 0) axes = Enumerable.Range(0, starts.Length).Select(i => (long)i).ToArray();
+        var steps = Const(4, "steps"); if (steps.Length == 0) steps = Enumerable.Repeat(1L, starts.Length).ToArray();
+        if (steps.Any(s => s != 1)) throw c.Unsupported("Slice with steps other than 1");
+        // Pad the gradient with zeros back to X's shape: before = start, after = dim − end.
+        var before = new string[rank]; var after = new string[rank];
+        bool dynamic = false;
+        var padsStatic = new long[2 * rank];
+        for (int i = 0; i < rank; i++) { before[i] = b.Ints(0); after[i] = b.Ints(0); }
+        for (int k = 0; k < axes.Length; k++)
+        {
+            int a = (int)(axes[k] < 0 ? axes[k] + rank : axes[k]);
+            long dim = xd[a];
+            if (dim >= 0)
+            {
+                var (s, e) = ShapeInference.SliceBounds(dim, starts[k], ends[k], 1);
+                e = Math.Max(e, s);
+                padsStatic[a] = s; padsStatic[a + rank] = dim - e;
+                before[a] = b.Ints(s); after[a] = b.Ints(dim - e);
+            }
+            else
+            {
+                dynamic = true;
+                var dimT = DimOf(b, x, a);
+                // start' = clamp(start < 0 ? start + dim : start, 0, dim), likewise end; pads = start', dim − max(end', start').
+                string Norm(long v)
+                {
+                    var t = v < 0 ? b.Add(b.Ints(v), dimT) : b.Ints(Math.Min(v, long.MaxValue / 2));
+                    return b.Node("Min", new[] { b.Node("Max", new[] { t, b.Ints(0) }), dimT });
+                }
+                var sT = Norm(starts[k]); var eT = b.Node("Max", new[] { Norm(ends[k]), sT });
+                before[a] = sT; after[a] = b.Sub(dimT, eT);
+            }
+        }
+        var g = c.Grads();
+        g[0] = dynamic
+            ? b.Node("Pad", new[] { c.DY, b.Concat(0, before.Concat(after).ToArray()) }, "slice_dx", ("mode", "constant"))
+            : b.Pad(c.DY, padsStatic);
+        return g;
+    }
+
+    static string?[] PadRule(GradientContext c)
+    {
+        var b = c.B;
+        var n = c.Node;
+        var x = c.X(0);
+        int rank = b.Rank(x);
+        var padsT = b.ConstantValue(n.Input[1]) ?? throw c.Unsupported("non-constant pads");
+        var raw = TensorProtos.ToInt64s(padsT);
+        var axes = n.Input.Count > 3 && n.Input[3].Length > 0
+            ? TensorProtos.ToInt64s(b.ConstantValue(n.Input[3]) ?? throw c.Unsupported("non-constant axes"))
+            : Enumerable.Range(0, rank).Select(i => (long)i).ToArray();
+        var pb = new long[rank]; var pe = new long[rank];
+        for (int k = 0; k < axes.Length; k++)
+        {
+            int a = (int)(axes[k] < 0 ? axes[k] + rank : axes[k]);
+            pb[a] = raw[k]; pe[a] = raw[k + axes.Length];
+        }
+        if (pb.Concat(pe).Any(p => p < 0)) throw c.Unsupported("negative pads");
+        string mode = n.GetString("mode", "constant");
+        var g = c.Grads();
+        if (n.Input.Count > 2 && c.Needs(2)) throw c.Unsupported("the gradient of the constant pad value");
+        var dy = c.DY;
+        if (mode == "constant")
+        {
+            var ax = Enumerable.Range(0, rank).Where(i => pb[i] != 0 || pe[i] != 0).Select(i => (long)i).ToArray();
+            if (ax.Length == 0) { g[0] = dy; return g; }
+            g[0] = b.Slice(dy, ax.Select(a => pb[a]).ToArray(), ax.Select(a => pe[a] == 0 ? long.MaxValue : -pe[a]).ToArray(), ax);
+            return g;
+        }
+        if (mode != "reflect" && mode != "edge") throw c.Unsupported($"pad mode '{mode}'");
+        // Undo the padding one axis at a time (padding axes one after another is the same as padding them together).
+        var cur = dy;
+        for (int a = rank - 1; a >= 0; a--)
+        {
+            if (pb[a] == 0 && pe[a] == 0) continue;
+            cur = mode == "reflect" ? UnReflect(b, cur, x, a, pb[a], pe[a]) : UnEdge(b, cur, x, a, pb[a], pe[a]);
+        }
+        g[0] = cur;
+        return g;
+    }
+
+    /// <summary>Pads along one axis with int64 tensors for the amounts (before, after).</summary>
+    static string PadAxis(GraphBuilder b, string t, int rank, int axis, string before, string after)
+    {
+        var parts = new string[2 * rank];
+        for (int i = 0; i < rank; i++) { parts[i] = b.Ints(0); parts[i + rank] = b.Ints(0); }
+        parts[axis] = before; parts[axis + rank] = after;
+        return b.Node("Pad", new[] { t, b.Concat(0, parts) }, null, ("mode", "constant"));
+    }
+
+    static string Reverse(GraphBuilder b, string t, int axis) =>
+        b.Slice(t, new[] { -1L }, new[] { long.MinValue }, new long[] { axis }, new[] { -1L });
+
+    static string UnReflect(GraphBuilder b, string dy, string x, int axis, long pb, long pe)
+    {
+        int rank = b.Rank(x);
+        var n = DimOf(b, x, axis);
+        var center = b.Slice(dy, new[] { pb }, new[] { pe == 0 ? long.MaxValue : -pe }, new long[] { axis });
+        var terms = new List<string> { center };
+        if (pb > 0)
+        {
+            // dY[i] for i < pb came from x[pb − i]: reversed, it lands on x[1 … pb].
+            var left = Reverse(b, b.Slice(dy, new[] { 0L }, new[] { pb }, new long[] { axis }), axis);
+            terms.Add(PadAxis(b, left, rank, axis, b.Ints(1), b.Sub(n, b.Ints(1 + pb))));
+        }
+        if (pe > 0)
+        {
+            // dY[pb + n + j] came from x[n − 2 − j]: reversed, it lands on x[n − 1 − pe … n − 2].
+            var right = Reverse(b, b.Slice(dy, new[] { -pe }, new[] { long.MaxValue }, new long[] { axis }), axis);
+            terms.Add(PadAxis(b, right, rank, axis, b.Sub(n, b.Ints(1 + pe)), b.Ints(1)));
+        }
+        return b.Sum(terms);
+    }
+
+    static string UnEdge(GraphBuilder b, string dy, string x, int axis, long pb, long pe)
+    {
+        int rank = b.Rank(x);
+        var n = DimOf(b, x, axis);
+        var center = b.Slice(dy, new[] { pb }, new[] { pe == 0 ? long.MaxValue : -pe }, new long[] { axis });
+        var terms = new List<string> { center };
+        if (pb > 0)
+        {
+            var left = b.ReduceSum(b.Slice(dy, new[] { 0L }, new[] { pb }, new long[] { axis }), new long[] { axis }, keepdims: true);
+            terms.Add(PadAxis(b, left, rank, axis, b.Ints(0), b.Sub(n, b.Ints(1))));
+        }
+        if (pe > 0)
+        {
+            var right = b.ReduceSum(b.Slice(dy, new[] { -pe }, new[] { long.MaxValue }, new long[] { axis }), new long[] { axis }, keepdims: true);
+            terms.Add(PadAxis(b, right, rank, axis, b.Sub(n, b.Ints(1)), b.Ints(0)));
+        }
+        return b.Sum(terms);
+    }
+}
