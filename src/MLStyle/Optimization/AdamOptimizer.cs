@@ -1,0 +1,183 @@
+#nullable enable
+using System.Numerics.Tensors;
+
+namespace MLStyle.Optimization;
+
+/// <summary>Settings of <see cref="AdamOptimizer"/>.</summary>
+public sealed record AdamOptions
+{
+    /// <summary>
+    /// Step size (default 1.0). Adam's per-coordinate step is roughly <c>LearningRate</c> regardless of the gradient
+    /// scale, so 1.0 moves each pixel by about one intensity level per iteration when pixels are in the 0–255 range.
+    /// Use a proportionally smaller value (≈ 1/255) for images scaled to 0–1.
+    /// </summary>
+    public float LearningRate { get; init; } = 1f;
+
+    /// <summary>Decay rate of the first-moment (mean) estimate (default 0.9).</summary>
+    public float Beta1 { get; init; } = 0.9f;
+
+    /// <summary>Decay rate of the second-moment (uncentred variance) estimate (default 0.999).</summary>
+    public float Beta2 { get; init; } = 0.999f;
+
+    /// <summary>Added to the bias-corrected RMS before dividing (default 1e-8).</summary>
+    public float Epsilon { get; init; } = 1e-8f;
+
+    /// <summary>Convergence when <c>max|g| ≤ GradientTolerance</c> (default 1e-5, same as L-BFGS); the step then leaves x unchanged.</summary>
+    public float GradientTolerance { get; init; } = 1e-5f;
+
+    internal void Validate()
+    {
+        if (!(LearningRate > 0f) || !float.IsFinite(LearningRate))
+            throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Learning rate must be a positive finite number.");
+        if (!(Beta1 >= 0f && Beta1 < 1f))
+            throw new ArgumentOutOfRangeException(nameof(Beta1), Beta1, "Beta1 must be in [0, 1).");
+        if (!(Beta2 >= 0f && Beta2 < 1f))
+            throw new ArgumentOutOfRangeException(nameof(Beta2), Beta2, "Beta2 must be in [0, 1).");
+        if (!(Epsilon >= 0f) || !float.IsFinite(Epsilon))
+            throw new ArgumentOutOfRangeException(nameof(Epsilon), Epsilon, "Epsilon must be a non-negative finite number.");
+        if (!(GradientTolerance >= 0f))
+            throw new ArgumentOutOfRangeException(nameof(GradientTolerance), GradientTolerance, "Gradient tolerance must be non-negative.");
+    }
+}
+
+/// <summary>
+/// Adam with bias correction, following <c>torch.optim.Adam</c> (no weight decay, no AMSGrad):
+/// <c>m ← β₁m + (1-β₁)g</c>, <c>v ← β₂v + (1-β₂)g²</c>,
+/// <c>x ← x - (lr/(1-β₁ᵗ)) · m / (√v/√(1-β₂ᵗ) + ε)</c>.
+/// </summary>
+/// <remarks>
+/// Each <see cref="Step"/> makes exactly one objective call, at the incoming <c>x</c>, and
+/// <see cref="StepResult.Loss"/> is the loss there (before the update). Buffers: gradient, m and v (3·n floats),
+/// allocated at the first step. If the loss or gradient is NaN/∞ the step leaves <c>x</c> and the moments untouched.
+/// </remarks>
+public sealed class AdamOptimizer : Optimizer
+{
+    private readonly AdamOptions _options;
+    private int _n = -1;
+    private float[]? _m;
+    private float[]? _v;
+    private float[]? _g;
+    private int _t;
+    private bool _started;
+    private bool _hasCache;
+    private float _cachedLoss;
+
+    /// <summary>Creates an Adam optimiser.</summary>
+    /// <param name="options">Settings; <c>null</c> for the defaults.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public AdamOptimizer(AdamOptions? options = null)
+    {
+        _options = options ?? new AdamOptions();
+        _options.Validate();
+    }
+
+    /// <summary>The settings this optimiser was created with.</summary>
+    public AdamOptions Options => _options;
+
+    /// <summary>
+    /// Performs one Adam update in place on <paramref name="x"/> with one objective call; the returned loss is the
+    /// loss at the incoming <paramref name="x"/> (before the update).
+    /// </summary>
+    /// <param name="x">Parameters (same length on every call until <see cref="Reset"/>).</param>
+    /// <param name="objective">Objective to minimise.</param>
+    /// <returns>The step result.</returns>
+    /// <exception cref="ArgumentException"><paramref name="x"/> is empty or its length changed without <see cref="Reset"/>.</exception>
+    public override StepResult Step(Span<float> x, Objective objective)
+    {
+        ArgumentNullException.ThrowIfNull(objective);
+        if (x.IsEmpty)
+            throw new ArgumentException("The parameter vector must not be empty.", nameof(x));
+        if (_started && x.Length != _n)
+            throw new ArgumentException(
+                $"The parameter vector has length {x.Length} but this optimizer was started with length {_n}; call Reset() first.", nameof(x));
+        EnsureBuffers(x.Length);
+        _started = true;
+
+        int evals = 0;
+        float loss;
+        if (_hasCache)
+        {
+            loss = _cachedLoss;
+            _hasCache = false;
+        }
+        else
+        {
+            loss = Evaluate(objective, x, _g);
+            evals = 1;
+        }
+
+        float[] g = _g!, m = _m!, v = _v!;
+        float maxAbsG = MathF.Abs(TensorPrimitives.MaxMagnitude(g));
+        float gradNorm = TensorPrimitives.Norm(g);
+        if (!float.IsFinite(loss) || !float.IsFinite(maxAbsG))
+        {
+            Iteration++;
+            return new StepResult(loss, gradNorm, evals, false);
+        }
+
+        if (maxAbsG <= _options.GradientTolerance)
+        {
+            _hasCache = true; // x is unchanged, so the evaluation stays valid
+            _cachedLoss = loss;
+            Iteration++;
+            return new StepResult(loss, gradNorm, evals, true);
+        }
+
+        _t++;
+        float beta1 = _options.Beta1, beta2 = _options.Beta2;
+        TensorPrimitives.Lerp(m, g, 1f - beta1, m);          // m = β₁m + (1-β₁)g
+        TensorPrimitives.Multiply(g, g, g);                   // g := g² (g is not needed afterwards)
+        TensorPrimitives.Multiply(v, beta2, v);
+        TensorPrimitives.MultiplyAdd(g, 1f - beta2, v, v);    // v = β₂v + (1-β₂)g²
+
+        double biasCorrection1 = 1 - Math.Pow(beta1, _t);
+        double biasCorrection2 = 1 - Math.Pow(beta2, _t);
+        float stepSize = (float)(_options.LearningRate / biasCorrection1);
+        float bc2Sqrt = (float)Math.Sqrt(biasCorrection2);
+
+        Span<float> denom = g;                                // reuse the gradient buffer
+        TensorPrimitives.Sqrt(v, denom);
+        TensorPrimitives.Divide(denom, bc2Sqrt, denom);
+        TensorPrimitives.Add(denom, _options.Epsilon, denom);
+        TensorPrimitives.Divide(m, denom, denom);             // m / denom
+        TensorPrimitives.MultiplyAdd(denom, -stepSize, x, x); // x -= stepSize · m / denom
+
+        Iteration++;
+        return new StepResult(loss, gradNorm, evals, false);
+    }
+
+    /// <inheritdoc />
+    public override void Reset()
+    {
+        _started = false;
+        _t = 0;
+        _hasCache = false;
+        ResetCounters();
+        if (_m is not null)
+        {
+            Array.Clear(_m);
+            Array.Clear(_v!);
+        }
+    }
+
+    /// <inheritdoc />
+    public override long EstimateMemoryBytes(int parameterCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(parameterCount);
+        const long arrayOverhead = 32;
+        return 3 * ((long)parameterCount * sizeof(float) + arrayOverhead);
+    }
+
+    private void EnsureBuffers(int n)
+    {
+        if (n == _n && _m is not null)
+            return;
+
+        _m = _v = _g = null;
+        _n = -1;
+        _m = new float[n]; // moments start at zero
+        _v = new float[n];
+        _g = AllocateBuffer(n);
+        _n = n;
+    }
+}

@@ -1,0 +1,589 @@
+#nullable enable
+using System.Numerics.Tensors;
+
+namespace MLStyle.Optimization;
+
+/// <summary>
+/// Limited-memory BFGS, a close port of <c>torch.optim.LBFGS</c> (two-loop recursion, pairs stored only when
+/// <c>yᵀs &gt; 1e-10</c>, initial Hessian scale <c>yᵀs / yᵀy</c>, first step <c>min(1, 1/‖g‖₁)·lr</c>, optional
+/// strong Wolfe line search). One <see cref="Step"/> is one L-BFGS iteration; a sequence of steps produces the same
+/// iterates as one <c>LBFGS(max_iter = N)</c> call in PyTorch.
+/// </summary>
+/// <remarks>
+/// <para><b>Evaluations per step.</b> Without line search every step makes exactly one objective call: it evaluates
+/// loss and gradient at the incoming <c>x</c>, computes the direction and moves <c>x</c>; the gradient is kept for
+/// the next step's curvature pair, so nothing is evaluated twice (like PyTorch's <c>max_iter=1</c> per
+/// <c>step()</c>). With <see cref="LineSearch.StrongWolfe"/> the line search ends with loss and gradient at the new
+/// point already known, so they are cached and the next step makes no extra evaluation at its start (the first step
+/// makes one extra call to evaluate the starting point).</para>
+/// <para><b>Reported loss.</b> Without line search, <see cref="StepResult.Loss"/> is the loss at the point the step
+/// started from (the only loss evaluated); with line search it is the loss at the new point. When a step returns
+/// without moving (converged or non-finite values) the loss is that of the unchanged point.</para>
+/// <para><b>Non-finite values.</b> If the loss or gradient at the current point is NaN/∞, the step leaves <c>x</c>
+/// untouched and returns the non-finite loss (see <see cref="ConvergenceMonitor.Diverged"/>). Non-finite trial
+/// points inside the line search are treated as "step too long".</para>
+/// <para><b>Memory.</b> All buffers are allocated at the first step: <c>2·HistorySize</c> history vectors plus 3
+/// work vectors (direction, gradient, previous gradient), plus 3 more with line search (start point and two trial
+/// gradients). If that allocation throws <see cref="OutOfMemoryException"/> nothing is kept, so the caller can call
+/// <see cref="ShrinkHistory"/> and retry. History is a ring buffer of preallocated arrays that are never reallocated.</para>
+/// <para><b>Line search default.</b> Objective evaluations to reach max|x - x*| ≤ 1e-4 (history 100, float32):
+/// 1000-d chained Rosenbrock 5401 without vs 5591 with strong Wolfe (4843 iterations); n = 10 000 diagonal
+/// quadratic with condition number 1e4: 665 vs 679; 2-d Rosenbrock: 108 vs 43. The line search saves iterations
+/// but not evaluations on the large problems, which are the ones that resemble style transfer, so
+/// <see cref="LineSearch.None"/> (also PyTorch's and neural-style's default) is the default.</para>
+/// </remarks>
+public sealed class LbfgsOptimizer : Optimizer
+{
+    private const float CurvatureThreshold = 1e-10f; // PyTorch: `if ys > 1e-10`
+    private const int MaxLineSearchEvaluations = 25; // PyTorch `max_ls`
+    private const double WolfeC1 = 1e-4;
+    private const double WolfeC2 = 0.9;
+
+    private readonly LbfgsOptions _options;
+    private int _capacity;
+    private int _n = -1;
+
+    // Work buffers (length n).
+    private float[]? _direction;   // d; reused as scratch for s = t·d when a new pair is formed
+    private float[]? _prevGrad;    // gradient at the previous iterate; reused as scratch for y = g - g_prev
+    private float[]? _grad;        // gradient at the current iterate (one of _gradPool)
+    private float[][]? _gradPool;  // 1 buffer without line search, 3 with (current gradient + two trial gradients)
+    private float[]? _x0;          // line search start point
+
+    // History ring buffer: logical pair i (0 = oldest) lives in slot (_head + i) % _capacity.
+    private float[][]? _s;
+    private float[][]? _y;
+    private float[]? _rho;
+    private float[]? _alpha;
+    private int _head;
+    private int _count;
+
+    // Algorithm state.
+    private bool _started;
+    private int _k;            // PyTorch state["n_iter"]
+    private float _t;          // last step length
+    private float _hDiag = 1f;
+    private bool _hasCache;    // _grad and _cachedLoss belong to the current x
+    private float _cachedLoss;
+    private bool _hasLastLoss; // loss evaluated by the previous step (no line search)
+    private float _lastLoss;
+
+    /// <summary>Creates an L-BFGS optimiser.</summary>
+    /// <param name="options">Settings; <c>null</c> for the defaults.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public LbfgsOptimizer(LbfgsOptions? options = null)
+    {
+        _options = options ?? new LbfgsOptions();
+        _options.Validate();
+        _capacity = _options.HistorySize;
+    }
+
+    /// <summary>The settings this optimiser was created with (<see cref="LbfgsOptions.HistorySize"/> is the initial size).</summary>
+    public LbfgsOptions Options => _options;
+
+    /// <summary>Current maximum number of stored correction pairs (reduced by <see cref="ShrinkHistory"/>).</summary>
+    public int HistorySize => _capacity;
+
+    /// <summary>Number of correction pairs currently stored.</summary>
+    public int HistoryCount => _count;
+
+    /// <summary>
+    /// Performs one L-BFGS iteration in place on <paramref name="x"/>.
+    /// Without line search: one objective call at the incoming <paramref name="x"/>; the returned loss is the loss
+    /// there (before the update). With line search: the returned loss is at the new <paramref name="x"/>.
+    /// </summary>
+    /// <param name="x">Parameters (same length on every call until <see cref="Reset"/>).</param>
+    /// <param name="objective">Objective to minimise.</param>
+    /// <returns>The step result.</returns>
+    /// <exception cref="ArgumentException"><paramref name="x"/> is empty or its length changed without <see cref="Reset"/>.</exception>
+    public override StepResult Step(Span<float> x, Objective objective)
+    {
+        ArgumentNullException.ThrowIfNull(objective);
+        if (x.IsEmpty)
+            throw new ArgumentException("The parameter vector must not be empty.", nameof(x));
+        if (_started && x.Length != _n)
+            throw new ArgumentException(
+                $"The parameter vector has length {x.Length} but this optimizer was started with length {_n}; call Reset() first.", nameof(x));
+        EnsureBuffers(x.Length);
+        _started = true;
+
+        int evals = 0;
+        float loss;
+        if (_hasCache)
+        {
+            loss = _cachedLoss;
+            _hasCache = false;
+        }
+        else
+        {
+            loss = Evaluate(objective, x, _grad);
+            evals = 1;
+        }
+
+        float[] g = _grad!;
+        float maxAbsG = MathF.Abs(TensorPrimitives.MaxMagnitude(g));
+        if (!float.IsFinite(loss) || !float.IsFinite(maxAbsG))
+        {
+            Iteration++;
+            return new StepResult(loss, TensorPrimitives.Norm(g), evals, false);
+        }
+
+        float gradNorm = TensorPrimitives.Norm(g);
+        if (maxAbsG <= _options.GradientTolerance)
+        {
+            SetCache(loss);
+            Iteration++;
+            return new StepResult(loss, gradNorm, evals, true);
+        }
+
+        _k++;
+        if (_k == 1)
+        {
+            TensorPrimitives.Negate(g, _direction);
+            _count = 0;
+            _head = 0;
+            _hDiag = 1f;
+        }
+        else
+        {
+            UpdateHistory(g);
+            ComputeDirection(g, _direction!);
+        }
+
+        float[] d = _direction!;
+        g.CopyTo(_prevGrad!, 0);
+        float t = _k == 1
+            ? MathF.Min(1f, 1f / TensorPrimitives.SumOfMagnitudes(g)) * _options.LearningRate
+            : _options.LearningRate;
+        _t = t;
+
+        float gtd = TensorPrimitives.Dot(g, d);
+        if (gtd > -_options.StepTolerance)
+        {
+            // Not a descent direction (PyTorch breaks here without moving).
+            SetCache(loss);
+            Iteration++;
+            return new StepResult(loss, gradNorm, evals, true);
+        }
+
+        if (_options.LineSearch == LineSearch.None)
+        {
+            TensorPrimitives.MultiplyAdd(d, t, x, x);
+            float maxStep = t * MathF.Abs(TensorPrimitives.MaxMagnitude(d));
+            bool converged = maxStep <= _options.StepTolerance
+                || (_hasLastLoss && MathF.Abs(loss - _lastLoss) < _options.StepTolerance);
+            _lastLoss = loss;
+            _hasLastLoss = true;
+            Iteration++;
+            return new StepResult(loss, gradNorm, evals, converged);
+        }
+
+        x.CopyTo(_x0);
+        (float tNew, float fNew, float[] gNew) = StrongWolfe(x, objective, loss, gtd, t, ref evals);
+        TensorPrimitives.MultiplyAdd(d, tNew, _x0, x);
+        _t = tNew;
+        if (ReferenceEquals(gNew, _prevGrad))
+        {
+            // Line search made no progress (t = 0): the gradient is the one at the start point.
+            _prevGrad.CopyTo(_grad!, 0);
+        }
+        else
+        {
+            _grad = gNew;
+        }
+
+        SetCache(fNew);
+        float newMaxAbs = MathF.Abs(TensorPrimitives.MaxMagnitude(_grad));
+        bool done = float.IsFinite(fNew)
+            && (newMaxAbs <= _options.GradientTolerance
+                || tNew * MathF.Abs(TensorPrimitives.MaxMagnitude(d)) <= _options.StepTolerance
+                || MathF.Abs(fNew - loss) < _options.StepTolerance);
+        Iteration++;
+        return new StepResult(fNew, TensorPrimitives.Norm(_grad), evals, done);
+    }
+
+    /// <summary>
+    /// Reduces the number of stored correction pairs to <paramref name="newSize"/> (a memory fallback), keeping the
+    /// most recent pairs. The arrays of dropped slots are released to the garbage collector; the run continues
+    /// from the current state. Before the first step this only lowers the size that will be allocated.
+    /// </summary>
+    /// <param name="newSize">New history size, 1 ≤ newSize ≤ <see cref="HistorySize"/>.</param>
+    /// <returns>Bytes of history buffers released (0 before the first step).</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="newSize"/> is out of range.</exception>
+    public long ShrinkHistory(int newSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(newSize, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(newSize, _capacity);
+        if (newSize == _capacity)
+            return 0;
+
+        if (_s is null)
+        {
+            _capacity = newSize;
+            return 0;
+        }
+
+        var newS = new float[newSize][];
+        var newY = new float[newSize][];
+        var newRho = new float[newSize];
+        int keep = Math.Min(_count, newSize);
+        // Newest `keep` pairs in order, followed by spare slot arrays (unused or oldest pairs) to fill the ring.
+        for (int j = 0; j < keep; j++)
+        {
+            int slot = (_head + _count - keep + j) % _capacity;
+            newS[j] = _s[slot];
+            newY[j] = _y![slot];
+            newRho[j] = _rho![slot];
+        }
+
+        for (int j = keep, logical = _count; j < newSize; j++, logical++)
+        {
+            int slot = (_head + logical) % _capacity; // unused slots first, then the oldest pairs
+            newS[j] = _s[slot];
+            newY[j] = _y![slot];
+        }
+
+        long released = 2L * (_capacity - newSize) * _n * sizeof(float);
+        _s = newS;
+        _y = newY;
+        _rho = newRho;
+        _alpha = new float[newSize];
+        _head = 0;
+        _count = keep;
+        _capacity = newSize;
+        return released;
+    }
+
+    /// <inheritdoc />
+    public override void Reset()
+    {
+        _started = false;
+        _k = 0;
+        _t = 0f;
+        _hDiag = 1f;
+        _head = 0;
+        _count = 0;
+        _hasCache = false;
+        _hasLastLoss = false;
+        ResetCounters();
+    }
+
+    /// <inheritdoc />
+    public override long EstimateMemoryBytes(int parameterCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(parameterCount);
+        long vectors = 2L * _capacity + 3 + (_options.LineSearch == LineSearch.StrongWolfe ? 3 : 0);
+        const long arrayOverhead = 32;
+        return vectors * ((long)parameterCount * sizeof(float) + arrayOverhead) + 2L * _capacity * (sizeof(float) + 8);
+    }
+
+    private void SetCache(float loss)
+    {
+        _hasCache = true;
+        _cachedLoss = loss;
+    }
+
+    private void EnsureBuffers(int n)
+    {
+        if (n == _n && _direction is not null)
+            return;
+
+        ReleaseBuffers();
+        try
+        {
+            _direction = AllocateBuffer(n);
+            _prevGrad = AllocateBuffer(n);
+            bool lineSearch = _options.LineSearch == LineSearch.StrongWolfe;
+            _gradPool = new float[lineSearch ? 3 : 1][];
+            for (int i = 0; i < _gradPool.Length; i++)
+                _gradPool[i] = AllocateBuffer(n);
+            _grad = _gradPool[0];
+            _x0 = lineSearch ? AllocateBuffer(n) : null;
+            _s = new float[_capacity][];
+            _y = new float[_capacity][];
+            for (int i = 0; i < _capacity; i++)
+            {
+                _s[i] = AllocateBuffer(n);
+                _y[i] = AllocateBuffer(n);
+            }
+
+            _rho = new float[_capacity];
+            _alpha = new float[_capacity];
+            _n = n;
+        }
+        catch (OutOfMemoryException)
+        {
+            ReleaseBuffers();
+            throw;
+        }
+    }
+
+    private void ReleaseBuffers()
+    {
+        _direction = _prevGrad = _grad = _x0 = _rho = _alpha = null;
+        _gradPool = _s = _y = null;
+        _n = -1;
+    }
+
+    /// <summary>Forms y = g - g_prev and s = t·d in the scratch buffers and stores them if yᵀs &gt; 1e-10.</summary>
+    private void UpdateHistory(float[] g)
+    {
+        float[] y = _prevGrad!;
+        float[] s = _direction!;
+        TensorPrimitives.Subtract(g, y, y);
+        TensorPrimitives.Multiply(s, _t, s);
+        float ys = TensorPrimitives.Dot(y, s);
+        if (!(ys > CurvatureThreshold))
+            return;
+
+        int slot;
+        if (_count == _capacity)
+        {
+            slot = _head; // overwrite the oldest pair
+            _head = (_head + 1) % _capacity;
+        }
+        else
+        {
+            slot = (_head + _count) % _capacity;
+            _count++;
+        }
+
+        // Swap array references: the slot takes the freshly computed vectors, the scratch buffers take the
+        // evicted (or unused) slot arrays. No copying, no allocation.
+        (_y![slot], _prevGrad) = (y, _y[slot]);
+        (_s![slot], _direction) = (s, _s[slot]);
+        _rho![slot] = 1f / ys;
+        _hDiag = ys / TensorPrimitives.Dot(y, y);
+    }
+
+    /// <summary>Two-loop recursion: d = -H·g.</summary>
+    private void ComputeDirection(float[] g, float[] q)
+    {
+        TensorPrimitives.Negate(g, q);
+        float[] alpha = _alpha!;
+        for (int i = _count - 1; i >= 0; i--)
+        {
+            int slot = (_head + i) % _capacity;
+            float a = TensorPrimitives.Dot(_s![slot], q) * _rho![slot];
+            alpha[i] = a;
+            TensorPrimitives.MultiplyAdd(_y![slot], -a, q, q);
+        }
+
+        TensorPrimitives.Multiply(q, _hDiag, q);
+        for (int i = 0; i < _count; i++)
+        {
+            int slot = (_head + i) % _capacity;
+            float be = TensorPrimitives.Dot(_y![slot], q) * _rho![slot];
+            TensorPrimitives.MultiplyAdd(_s![slot], alpha[i] - be, q, q);
+        }
+    }
+
+    private float DirectionalEvaluate(Span<float> x, Objective objective, double t, float[] gradient, ref int evals)
+    {
+        TensorPrimitives.MultiplyAdd(_direction, (float)t, _x0, x);
+        evals++;
+        return Evaluate(objective, x, gradient);
+    }
+
+    /// <summary>A trial-gradient buffer not referenced by <paramref name="a"/> or <paramref name="b"/>.</summary>
+    private float[] FreeBuffer(float[]? a, float[]? b)
+    {
+        foreach (float[] buffer in _gradPool!)
+        {
+            if (!ReferenceEquals(buffer, a) && !ReferenceEquals(buffer, b))
+                return buffer;
+        }
+
+        throw new InvalidOperationException("No free line-search buffer."); // unreachable: 3 buffers, 2 references
+    }
+
+    private static void Sanitize(ref double f, ref double gtd)
+    {
+        if (!double.IsFinite(f) || !double.IsFinite(gtd))
+        {
+            f = double.PositiveInfinity;
+            gtd = double.PositiveInfinity;
+        }
+    }
+
+    /// <summary>
+    /// Port of PyTorch's <c>_strong_wolfe</c>. The gradient at t = 0 is <see cref="_prevGrad"/> (a copy of the
+    /// current gradient); trial gradients go to free buffers of <see cref="_gradPool"/>.
+    /// </summary>
+    private (float T, float F, float[] G) StrongWolfe(Span<float> x, Objective objective, float f0, float gtd0, float t0, ref int evals)
+    {
+        float[] d = _direction!;
+        float[] g0 = _prevGrad!;
+        double dNorm = MathF.Abs(TensorPrimitives.MaxMagnitude(d));
+        double tolChange = _options.StepTolerance;
+        double f = f0;
+        double gtd = gtd0;
+        double t = t0;
+
+        float[] gNew = FreeBuffer(null, null);
+        double fNew = DirectionalEvaluate(x, objective, t, gNew, ref evals);
+        double gtdNew = TensorPrimitives.Dot(gNew, d);
+        Sanitize(ref fNew, ref gtdNew);
+
+        double tPrev = 0, fPrev = f, gtdPrev = gtd;
+        float[] gPrev = g0;
+        bool done = false;
+        int lsIter = 0;
+
+        Span<double> bt = stackalloc double[2];
+        Span<double> bf = stackalloc double[2];
+        Span<double> bgtd = stackalloc double[2];
+        float[] bg0 = g0, bg1 = g0;
+
+        while (lsIter < MaxLineSearchEvaluations)
+        {
+            if (fNew > f + WolfeC1 * t * gtd || (lsIter > 1 && fNew >= fPrev))
+            {
+                SetBracket(bt, bf, bgtd, tPrev, fPrev, gtdPrev, t, fNew, gtdNew);
+                bg0 = gPrev;
+                bg1 = gNew;
+                break;
+            }
+
+            if (Math.Abs(gtdNew) <= -WolfeC2 * gtd)
+            {
+                SetBracket(bt, bf, bgtd, t, fNew, gtdNew, t, fNew, gtdNew);
+                bg0 = bg1 = gNew;
+                done = true;
+                break;
+            }
+
+            if (gtdNew >= 0)
+            {
+                SetBracket(bt, bf, bgtd, tPrev, fPrev, gtdPrev, t, fNew, gtdNew);
+                bg0 = gPrev;
+                bg1 = gNew;
+                break;
+            }
+
+            // Extrapolate.
+            double minStep = t + 0.01 * (t - tPrev);
+            double maxStep = t * 10;
+            double tmp = t;
+            t = CubicInterpolate(tPrev, fPrev, gtdPrev, t, fNew, gtdNew, minStep, maxStep);
+
+            tPrev = tmp;
+            fPrev = fNew;
+            gPrev = gNew;
+            gtdPrev = gtdNew;
+            gNew = FreeBuffer(gPrev, null);
+            fNew = DirectionalEvaluate(x, objective, t, gNew, ref evals);
+            gtdNew = TensorPrimitives.Dot(gNew, d);
+            Sanitize(ref fNew, ref gtdNew);
+            lsIter++;
+        }
+
+        if (lsIter == MaxLineSearchEvaluations)
+        {
+            SetBracket(bt, bf, bgtd, 0, f, gtd, t, fNew, gtdNew);
+            bg0 = g0;
+            bg1 = gNew;
+        }
+
+        // Zoom phase.
+        bool insufficientProgress = false;
+        int low = bf[0] <= bf[1] ? 0 : 1;
+        int high = 1 - low;
+        while (!done && lsIter < MaxLineSearchEvaluations)
+        {
+            if (Math.Abs(bt[1] - bt[0]) * dNorm < tolChange)
+                break;
+
+            double lo = Math.Min(bt[0], bt[1]);
+            double hi = Math.Max(bt[0], bt[1]);
+            t = CubicInterpolate(bt[0], bf[0], bgtd[0], bt[1], bf[1], bgtd[1], lo, hi);
+
+            // Keep the trial point away from the bracket ends when progress is poor.
+            double eps = 0.1 * (hi - lo);
+            if (Math.Min(hi - t, t - lo) < eps)
+            {
+                if (insufficientProgress || t >= hi || t <= lo)
+                {
+                    t = Math.Abs(t - hi) < Math.Abs(t - lo) ? hi - eps : lo + eps;
+                    insufficientProgress = false;
+                }
+                else
+                {
+                    insufficientProgress = true;
+                }
+            }
+            else
+            {
+                insufficientProgress = false;
+            }
+
+            gNew = FreeBuffer(bg0, bg1);
+            fNew = DirectionalEvaluate(x, objective, t, gNew, ref evals);
+            gtdNew = TensorPrimitives.Dot(gNew, d);
+            Sanitize(ref fNew, ref gtdNew);
+            lsIter++;
+
+            if (fNew > f + WolfeC1 * t * gtd || fNew >= bf[low])
+            {
+                // Armijo fails or not lower than the lowest point: new high.
+                bt[high] = t;
+                bf[high] = fNew;
+                bgtd[high] = gtdNew;
+                if (high == 0) bg0 = gNew; else bg1 = gNew;
+                low = bf[0] <= bf[1] ? 0 : 1;
+                high = 1 - low;
+            }
+            else
+            {
+                if (Math.Abs(gtdNew) <= -WolfeC2 * gtd)
+                {
+                    done = true;
+                }
+                else if (gtdNew * (bt[high] - bt[low]) >= 0)
+                {
+                    // Old low becomes the new high.
+                    bt[high] = bt[low];
+                    bf[high] = bf[low];
+                    bgtd[high] = bgtd[low];
+                    if (high == 0) bg0 = bg1; else bg1 = bg0;
+                }
+
+                bt[low] = t;
+                bf[low] = fNew;
+                bgtd[low] = gtdNew;
+                if (low == 0) bg0 = gNew; else bg1 = gNew;
+            }
+        }
+
+        return ((float)bt[low], (float)bf[low], low == 0 ? bg0 : bg1);
+    }
+
+    private static void SetBracket(Span<double> bt, Span<double> bf, Span<double> bgtd,
+        double t0, double f0, double gtd0, double t1, double f1, double gtd1)
+    {
+        bt[0] = t0;
+        bf[0] = f0;
+        bgtd[0] = gtd0;
+        bt[1] = t1;
+        bf[1] = f1;
+        bgtd[1] = gtd1;
+    }
+
+    /// <summary>Minimiser of the cubic through two points with derivatives, clamped to [lo, hi] (PyTorch's <c>_cubic_interpolate</c>).</summary>
+    private static double CubicInterpolate(double x1, double f1, double g1, double x2, double f2, double g2, double lo, double hi)
+    {
+        double d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2);
+        double d2Square = d1 * d1 - g1 * g2;
+        if (d2Square >= 0)
+        {
+            double d2 = Math.Sqrt(d2Square);
+            double minPos = x1 <= x2
+                ? x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
+                : x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2));
+            if (double.IsFinite(minPos))
+                return Math.Min(Math.Max(minPos, lo), hi);
+        }
+
+        return (lo + hi) / 2.0;
+    }
+}
