@@ -1,1 +1,36 @@
-return 0;
+using MLStyle;
+using MLStyle.Cli;
+using MLStyle.Cli.Commands;
+using MLStyle.Runtime;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+using var cts = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    if (cts.IsCancellationRequested) return; // second Ctrl+C: let the process die
+    e.Cancel = true;
+    Console.Error.WriteLine("stopping: finishing the current step (press Ctrl+C again to abort)");
+    cts.Cancel();
+};
+SessionFactory.Warning += msg => Output.Warn(msg);
+
+var app = new CommandApp();
+app.Configure(c =>
+{
+    c.SetApplicationName("mlstyle");
+    c.UseStrictParsing();
+    c.CancellationExitCode(ExitCodes.Cancelled);
+    c.SetExceptionHandler((ex, _) => ExitCodes.Report(ex));
+    c.AddCommand<StylizeCommand>("stylize")
+        .WithDescription("Stylise an image with the style of one or more others (Gatys et al. 2016).")
+        .WithExample("stylize", "--content", "samples/content/chelsea.png", "--style", "samples/style/hubble.jpg", "--output", "out.png");
+    c.AddCommand<GradCommand>("grad")
+        .WithDescription("Differentiate an ONNX model: write a model that also outputs d(sum(Y*Y_seed))/dN.")
+        .WithExample("grad", "--model", "m.onnx", "--of", "Y", "--wrt", "X,W", "--output", "g.onnx");
+    c.AddCommand<ModelsCommand>("models")
+        .WithDescription("List the backbones and their layer names.");
+    c.AddCommand<BenchCommand>("bench")
+        .WithDescription("Benchmark forward and loss + input-gradient steps of a backbone.");
+});
+return app.Run(args, cts.Token);

@@ -53,7 +53,16 @@ public sealed partial class GraphBuilder
         var da = Dims(a); var dl = Dims(like);
         if (da is not null && dl is not null && da.SequenceEqual(dl) && da.All(d => d >= 0)) return a;
         if (dl is not null && dl.All(d => d >= 0)) return Reshape(a, dl);
-        return Reshape(a, ShapeOf(like));
+        return WithInfoOf(Reshape(a, ShapeOf(like)), like, Info(a)?.ElemType);
+    }
+
+    /// <summary>Broadcasts <paramref name="a"/> to the (runtime) shape of <paramref name="like"/>.</summary>
+    public string ExpandLike(string a, string like) => WithInfoOf(Expand(a, ShapeOf(like)), like, Info(a)?.ElemType);
+
+    string WithInfoOf(string t, string like, int? elemType)
+    {
+        if (Info(like) is { } li) SetInfo(t, li with { ElemType = elemType ?? li.ElemType });
+        return t;
     }
 
     /// <summary>The runtime shape of a tensor (one Shape node per tensor).</summary>
@@ -94,12 +103,12 @@ public sealed partial class GraphBuilder
     public string Expand(string a, string shape) => Node("Expand", new[] { a, shape });
 
     /// <summary>A float tensor of zeros with the runtime shape of <paramref name="like"/>.</summary>
-    public string ZerosLike(string like) =>
-        Node("ConstantOfShape", new[] { ShapeOf(like) }, "zeros", ("value", TensorProtos.FromFloats("", new[] { 0f }, 1)));
+    public string ZerosLike(string like) => WithInfoOf(
+        Node("ConstantOfShape", new[] { ShapeOf(like) }, "zeros", ("value", TensorProtos.FromFloats("", new[] { 0f }, 1))), like, ElementType.Float);
 
     /// <summary>A float tensor of ones with the runtime shape of <paramref name="like"/>.</summary>
-    public string OnesLike(string like) =>
-        Node("ConstantOfShape", new[] { ShapeOf(like) }, "ones", ("value", TensorProtos.FromFloats("", new[] { 1f }, 1)));
+    public string OnesLike(string like) => WithInfoOf(
+        Node("ConstantOfShape", new[] { ShapeOf(like) }, "ones", ("value", TensorProtos.FromFloats("", new[] { 1f }, 1))), like, ElementType.Float);
 
     /// <summary>
     /// Sums <paramref name="grad"/> over the axes along which <paramref name="operand"/> was broadcast
@@ -157,5 +166,17 @@ public sealed partial class GraphBuilder
         var res = Node("Slice", new[] { padded, Ints(Enumerable.Repeat(0L, sp).ToArray()), target, axes });
         if (da is not null) SetInfo(res, new TensorInfo(Info(a)!.ElemType, da.Take(2).Concat(dl?.Skip(2) ?? Enumerable.Repeat(-1L, sp)).ToArray()));
         return res;
+    }
+}
+
+public sealed partial class GraphBuilder
+{
+    /// <summary>The product of dims [fromAxis, rank) of a tensor as a float scalar (a constant when known).</summary>
+    public string ElementCount(string x, int fromAxis = 0)
+    {
+        var dims = Dims(x) ?? throw new ModelException($"the rank of tensor '{x}' is unknown");
+        if (dims.Skip(fromAxis).All(v => v >= 0)) return Scalar(dims.Skip(fromAxis).Aggregate(1L, (p, v) => p * v));
+        var prod = Node("ReduceProd", new[] { ShapeSlice(x, fromAxis, dims.Length) }, null, ("keepdims", 0));
+        return Cast(prod, ElementType.Float);
     }
 }

@@ -1,0 +1,132 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Text;
+using MLStyle.Autodiff;
+using MLStyle.Backbones;
+using MLStyle.Losses;
+using MLStyle.Runtime;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MLStyle.Cli.Commands;
+
+/// <summary>
+/// <c>mlstyle bench</c>: median time of a forward pass and of a loss + input-gradient step (Gram style loss) of a backbone
+/// trunk cut at chosen layers, at chosen sizes. All variants are measured in one run so their ratios are comparable.
+/// </summary>
+public sealed class BenchCommand : Command<BenchCommand.Settings>
+{
+    /// <summary>Options of <c>mlstyle bench</c>.</summary>
+    public sealed class Settings : BackboneSettings
+    {
+        [CommandOption("--sizes <SIZES>")]
+        [Description("Square image sizes (default 256,512).")]
+        public string Sizes { get; init; } = "256,512";
+
+        [CommandOption("--layers <LAYERS>")]
+        [Description("Where to cut the trunk; the Gram loss is taken there (default for resnet18: layer3.1,layer4.2).")]
+        public string? Layers { get; init; }
+
+        [CommandOption("--repeat <N>")]
+        [Description("Timed runs per measurement after 2 warm-up runs (default 7); the median is reported.")]
+        public int Repeat { get; init; } = 7;
+
+        [CommandOption("--formulations")]
+        [Description("Also compare the stride-1 conv input-gradient formulations (Conv with flipped weights vs ConvTranspose).")]
+        public bool Formulations { get; init; }
+
+        [CommandOption("--markdown <FILE>")]
+        [Description("Also write the table as Markdown.")]
+        public string? Markdown { get; init; }
+    }
+
+    /// <inheritdoc />
+    public override int Execute(CommandContext context, Settings s, CancellationToken cancel)
+    {
+        var backbone = s.Backbone();
+        var settings = s.Session() with { Threads = s.Threads > 0 ? s.Threads : 2 };
+        var sizes = BackboneSettings.Ints(s.Sizes, "--sizes");
+        var layers = s.Layers?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                     ?? (backbone.Name == "resnet18" ? new[] { "layer3.1", "layer4.2" } : new[] { backbone.Layers[^1].Name });
+        var rows = new List<string[]>();
+        var formulations = s.Formulations ? new[] { ConvInputGradient.FlippedConv, ConvInputGradient.ConvTranspose } : new[] { GradientRules.StrideOneInputGradient };
+        var original = GradientRules.StrideOneInputGradient;
+        Output.Info($"bench: {backbone.Name}, threads {settings.Threads}, device {settings.Device}, {s.Repeat} runs + 2 warm-up, median");
+        try
+        {
+            foreach (var layer in layers)
+                foreach (var size in sizes)
+                {
+                    cancel.ThrowIfCancellationRequested();
+                    var l = backbone.Layer(layer);
+                    var image = RandomImage(size, s.Seed);
+                    double fwd;
+                    using (var fs = new OnnxSession(backbone.TrunkFor(new[] { l }), settings))
+                        fwd = Median(s.Repeat, () => fs.Run(new Dictionary<string, FloatTensor> { [Backbone.InputName] = image }));
+                    foreach (var f in formulations)
+                    {
+                        GradientRules.StrideOneInputGradient = f;
+                        var (step, mem) = LossStep(backbone, l, size, image, settings, s.Repeat);
+                        rows.Add(new[] { layer, $"{size}²", f.ToString(), $"{fwd:F1}", $"{step:F1}", $"{step / fwd:F2}", Output.Bytes(mem) });
+                        Output.Info($"  {layer} {size}² {f}: forward {fwd:F1} ms, loss+grad {step:F1} ms ({step / fwd:F2}x)");
+                    }
+                }
+        }
+        finally { GradientRules.StrideOneInputGradient = original; }
+
+        var table = new Table().AddColumns("trunk to", "size", "conv dX", "forward ms", "loss+grad ms", "ratio", "peak RSS").Border(TableBorder.Simple);
+        foreach (var r in rows) table.AddRow(r.Select(Markup.Escape).ToArray());
+        AnsiConsole.Write(table);
+        if (s.Markdown is not null)
+        {
+            var sb = new StringBuilder();
+            sb.AppendLine("| trunk to | size | conv dX | forward ms | loss+grad ms | ratio | peak RSS |");
+            sb.AppendLine("|---|---|---|---|---|---|---|");
+            foreach (var r in rows) sb.AppendLine("| " + string.Join(" | ", r) + " |");
+            File.WriteAllText(s.Markdown, sb.ToString());
+        }
+        return ExitCodes.Ok;
+    }
+
+    static FloatTensor RandomImage(int size, int seed)
+    {
+        var rng = new Random(seed);
+        var d = new float[3 * size * size];
+        for (int i = 0; i < d.Length; i++) d[i] = (float)(rng.NextDouble() * 255);
+        return FloatTensor.Of(d, 1, 3, size, size);
+    }
+
+    static (double Ms, long PeakRss) LossStep(Backbone backbone, LayerInfo layer, int size, FloatTensor image, SessionSettings settings, int repeat)
+    {
+        var spec = new StyleObjectiveSpec(backbone, Array.Empty<WeightedLayer>(), new[] { new WeightedLayer(layer.Name, 1f) }, 1f, 1f, 0f, ActivationSmoothing.None);
+        Dictionary<string, FloatTensor> targets;
+        using (var ts = new OnnxSession(StyleObjective.BuildTargetModel(spec), settings))
+            targets = ts.Run(new Dictionary<string, FloatTensor> { [Backbone.InputName] = RandomImage(size, 99) });
+        var model = StyleObjective.BuildLossModel(spec, size, size, Array.Empty<long[]>());
+        using var session = new OnnxSession(model, settings);
+        var inputs = new Dictionary<string, FloatTensor>(targets) { [Backbone.InputName] = image };
+        var grad = new float[image.Data.Length];
+        var outputs = new Dictionary<string, FloatTensor>
+        {
+            [StyleObjective.Loss] = new(new float[1], Array.Empty<long>()),
+            [StyleObjective.ImageGrad] = new(grad, image.Shape),
+        };
+        using var bound = session.Bind(inputs, outputs);
+        double ms = Median(repeat, bound.Run);
+        return (ms, Process.GetCurrentProcess().PeakWorkingSet64);
+    }
+
+    static double Median(int repeat, Action run)
+    {
+        run(); run();
+        var t = new double[Math.Max(1, repeat)];
+        for (int i = 0; i < t.Length; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            run();
+            t[i] = sw.Elapsed.TotalMilliseconds;
+        }
+        Array.Sort(t);
+        return t[t.Length / 2];
+    }
+}

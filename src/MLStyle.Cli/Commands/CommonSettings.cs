@@ -1,0 +1,72 @@
+using System.ComponentModel;
+using System.Globalization;
+using MLStyle.Backbones;
+using MLStyle.Runtime;
+using Spectre.Console.Cli;
+
+namespace MLStyle.Cli.Commands;
+
+/// <summary>Options shared by the commands that run a backbone.</summary>
+public class BackboneSettings : CommandSettings
+{
+    [CommandOption("--model <MODEL>")]
+    [Description("Backbone: resnet18 (embedded, default), vgg16/vgg19 (a models/vgg19*.onnx file) or a path to an .onnx CNN.")]
+    public string Model { get; init; } = "resnet18";
+
+    [CommandOption("--models-dir <DIR>")]
+    [Description("Where --model vgg19 and the like are looked up (default: ./models).")]
+    public string? ModelsDir { get; init; }
+
+    [CommandOption("--pooling <MODE>")]
+    [Description("VGG pooling: max (default) or avg (Gatys' choice).")]
+    public string Pooling { get; init; } = "max";
+
+    [CommandOption("--device <DEVICE>")]
+    [Description("cpu (default), cuda or cuda:N. Without CUDA: one warning, then the CPU.")]
+    public string Device { get; init; } = "cpu";
+
+    [CommandOption("--threads <N>")]
+    [Description("ONNX Runtime threads (default: one per core).")]
+    public int Threads { get; init; }
+
+    [CommandOption("--seed <N>")]
+    [Description("Random seed: the same seed on the same machine gives the same output (default 0).")]
+    public int Seed { get; init; }
+
+    [CommandOption("--max-pixels <N>")]
+    [Description("Refuse input images with more pixels than this, checked from the header (default 50000000).")]
+    public long MaxPixels { get; init; } = Imaging.ImageLoadOptions.DefaultMaxPixels;
+
+    /// <summary>The session settings these options describe.</summary>
+    public SessionSettings Session() => new() { Device = ExecutionDevice.Parse(Device), Threads = Threads };
+
+    /// <summary>The backbone these options describe.</summary>
+    public Backbone Backbone() => BackboneFactory.Resolve(Model, ModelsDir, Pooling.ToLowerInvariant() switch
+    {
+        "max" => VggPooling.Max,
+        "avg" or "average" => VggPooling.Average,
+        _ => throw new MLStyleException($"invalid --pooling '{Pooling}': use max or avg"),
+    });
+
+    /// <inheritdoc />
+    public override Spectre.Console.ValidationResult Validate()
+    {
+        if (Threads < 0) return Spectre.Console.ValidationResult.Error($"invalid --threads {Threads}: must be 0 or more");
+        if (MaxPixels <= 0) return Spectre.Console.ValidationResult.Error($"invalid --max-pixels {MaxPixels}");
+        return base.Validate();
+    }
+
+    /// <summary>Parses a comma-separated list of numbers (invariant culture).</summary>
+    public static IReadOnlyList<float> Floats(string text, string option) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(s => float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && float.IsFinite(v)
+                ? v : throw new MLStyleException($"invalid {option} value '{s}': expected numbers separated by commas"))
+            .ToList();
+
+    /// <summary>Parses a comma-separated list of integers.</summary>
+    public static IReadOnlyList<int> Ints(string text, string option) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)
+                ? v : throw new MLStyleException($"invalid {option} value '{s}': expected whole numbers separated by commas"))
+            .ToList();
+}

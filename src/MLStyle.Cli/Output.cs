@@ -1,0 +1,35 @@
+using Spectre.Console;
+
+namespace MLStyle.Cli;
+
+/// <summary>Console output: messages on stderr, results on stdout, plain text when not on a terminal.</summary>
+public static class Output
+{
+    static readonly IAnsiConsole Err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+
+    /// <summary>True when stderr is an interactive terminal (progress bars), false in logs and pipes.</summary>
+    public static bool Interactive => !Console.IsErrorRedirected && Err.Profile.Capabilities.Interactive;
+
+    /// <summary>The stderr console.</summary>
+    public static IAnsiConsole Stderr => Err;
+
+    /// <summary>One error line.</summary>
+    public static void Error(string message) => Err.MarkupLine($"[red]error:[/] {Markup.Escape(message)}");
+
+    /// <summary>One warning line.</summary>
+    public static void Warn(string message) => Err.MarkupLine($"[yellow]warning:[/] {Markup.Escape(message)}");
+
+    /// <summary>An informational line on stderr.</summary>
+    public static void Info(string message) => Err.MarkupLine(Markup.Escape(message));
+
+    /// <summary>Bytes as a human-readable size.</summary>
+    public static string Bytes(long b) => b switch
+    {
+        >= 1L << 30 => $"{b / (double)(1L << 30):F2} GiB",
+        >= 1L << 20 => $"{b / (double)(1L << 20):F0} MiB",
+        _ => $"{b / 1024.0:F0} KiB",
+    };
+
+    /// <summary>A duration as m:ss or h:mm:ss.</summary>
+    public static string Duration(TimeSpan t) => t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss") : t.ToString(@"m\:ss");
+}

@@ -1,0 +1,298 @@
+using System.Diagnostics;
+using MLStyle.Backbones;
+using MLStyle.Imaging;
+using MLStyle.Losses;
+using MLStyle.Onnx;
+using MLStyle.Optimization;
+using MLStyle.Runtime;
+
+namespace MLStyle.Engines;
+
+/// <summary>Options of Gatys-style neural style transfer. Null values take the backbone's defaults.</summary>
+public sealed record StyleTransferOptions
+{
+    /// <summary>Long side of the output in pixels (default 512). Ignored when <see cref="Scales"/> is set.</summary>
+    public int Size { get; init; } = 512;
+
+    /// <summary>Optimiser iterations per scale (default 300).</summary>
+    public int Iterations { get; init; } = 300;
+
+    /// <summary><c>lbfgs</c> (default) or <c>adam</c>.</summary>
+    public string Optimizer { get; init; } = "lbfgs";
+
+    /// <summary>Learning rate (default: 1 for L-BFGS; 2 for Adam on the 0–255 pixel scale).</summary>
+    public float? LearningRate { get; init; }
+
+    /// <summary>L-BFGS history size (default 100 pairs, as neural-style).</summary>
+    public int LbfgsHistory { get; init; } = 100;
+
+    /// <summary>Weight of the content loss (default: the backbone's).</summary>
+    public float? ContentWeight { get; init; }
+
+    /// <summary>Weight of the style loss (default: the backbone's).</summary>
+    public float? StyleWeight { get; init; }
+
+    /// <summary>Weight of the total-variation loss (default: the backbone's).</summary>
+    public float? TvWeight { get; init; }
+
+    /// <summary>Blend weights of several style images (default equal); normalised to sum 1.</summary>
+    public IReadOnlyList<float>? StyleBlend { get; init; }
+
+    /// <summary>Style images are resized to this fraction of the output's long side (default 1).</summary>
+    public float StyleScale { get; init; } = 1f;
+
+    /// <summary><c>content</c> (default), <c>random</c>, or a path to an image to start from.</summary>
+    public string Init { get; init; } = "content";
+
+    /// <summary>Random seed (for <c>random</c> init); the same seed on the same machine gives the same output.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Keep the content's colours: luminance from the result, chroma from the content.</summary>
+    public bool PreserveColors { get; init; }
+
+    /// <summary>Coarse-to-fine long sides, e.g. 256, 512; each stage starts from the upsampled previous result.</summary>
+    public IReadOnlyList<int>? Scales { get; init; }
+
+    /// <summary>Content layers with weights (default: the backbone's).</summary>
+    public IReadOnlyList<WeightedLayer>? ContentLayers { get; init; }
+
+    /// <summary>Style layers with weights (default: the backbone's).</summary>
+    public IReadOnlyList<WeightedLayer>? StyleLayers { get; init; }
+
+    /// <summary>Activation smoothing (default: the backbone's; SWAG softmax for ResNet18).</summary>
+    public ActivationSmoothing? Smoothing { get; init; }
+
+    /// <summary>Stop a stage early when the loss changes by less than this fraction for 5 iterations (default 1e-5; 0 disables).</summary>
+    public double Tolerance { get; init; } = 1e-5;
+
+    /// <summary>The scales this run goes through.</summary>
+    public IReadOnlyList<int> EffectiveScales => Scales is { Count: > 0 } ? Scales : new[] { Size };
+
+    /// <summary>Checks every option and throws an <see cref="MLStyleException"/> naming the first bad one.</summary>
+    public void Validate(int styleCount)
+    {
+        foreach (var s in EffectiveScales)
+            if (s < 16 || s > 16384) throw new MLStyleException($"invalid size {s}: must be between 16 and 16384 pixels");
+        if (Iterations < 0) throw new MLStyleException($"invalid iterations {Iterations}: must be 0 or more");
+        if (!Optimizers.Names.Contains(Optimizer)) throw new MLStyleException($"unknown optimizer '{Optimizer}': use {string.Join(" or ", Optimizers.Names)}");
+        if (LearningRate is { } lr && !(lr > 0 && float.IsFinite(lr))) throw new MLStyleException($"invalid learning rate {lr}: must be positive");
+        if (LbfgsHistory < 1) throw new MLStyleException($"invalid L-BFGS history {LbfgsHistory}: must be at least 1");
+        if (!(StyleScale > 0 && StyleScale <= 8)) throw new MLStyleException($"invalid style scale {StyleScale}: must be in (0, 8]");
+        if (styleCount < 1) throw new MLStyleException("at least one style image is needed");
+        if (StyleBlend is { } blend)
+        {
+            if (blend.Count != styleCount) throw new MLStyleException($"--style-blend has {blend.Count} weights for {styleCount} style images");
+            if (blend.Any(w => !(w >= 0) || float.IsInfinity(w)) || blend.Sum() <= 0) throw new MLStyleException("style blend weights must be non-negative with a positive sum");
+        }
+        if (Tolerance < 0) throw new MLStyleException($"invalid tolerance {Tolerance}");
+    }
+}
+
+/// <summary>One row of the loss history.</summary>
+public sealed record LossRecord(int Stage, int Iteration, float Loss, float Content, float Style, float Tv);
+
+/// <summary>Progress of a running style transfer.</summary>
+public sealed record StyleProgress(int Stage, int Stages, int Width, int Height, int Iteration, int Iterations, LossRecord Losses, TimeSpan Elapsed, TimeSpan? Eta);
+
+/// <summary>The result of a style transfer.</summary>
+public sealed record StyleTransferResult(
+    ImageTensor Image, IReadOnlyList<LossRecord> History, LossRecord Initial, LossRecord Final,
+    int Iterations, TimeSpan Elapsed, long PeakMemoryBytes, bool Diverged, string StopReason);
+
+/// <summary>
+/// Neural style transfer by optimisation (Gatys et al. 2016): minimises content + Gram-matrix style + total-variation losses
+/// over the pixels, with gradients from MLStyle's own differentiation of the backbone, run by ONNX Runtime.
+/// </summary>
+public sealed class StyleTransferEngine
+{
+    readonly Backbone _backbone;
+    readonly SessionSettings _settings;
+
+    /// <summary>Creates an engine over a backbone.</summary>
+    public StyleTransferEngine(Backbone backbone, SessionSettings? settings = null)
+    {
+        _backbone = backbone;
+        _settings = settings ?? SessionSettings.Default;
+    }
+
+    /// <summary>Called with (global iteration, current image) every <c>saveEvery</c> iterations when set.</summary>
+    public Action<int, ImageTensor>? Snapshot { get; init; }
+
+    /// <summary>Save a snapshot every N iterations (0: never).</summary>
+    public int SnapshotEvery { get; init; }
+
+    /// <summary>Builds the objective specification for these options.</summary>
+    public StyleObjectiveSpec Spec(StyleTransferOptions o) =>
+        StyleObjectiveSpec.FromDefaults(_backbone, o.ContentLayers, o.StyleLayers, o.ContentWeight, o.StyleWeight, o.TvWeight, o.Smoothing);
+
+    /// <summary>Runs style transfer of <paramref name="content"/> in the style of <paramref name="styles"/>.</summary>
+    public StyleTransferResult Run(ImageTensor content, IReadOnlyList<ImageTensor> styles, StyleTransferOptions options,
+        IProgress<StyleProgress>? progress = null, CancellationToken cancel = default)
+    {
+        options.Validate(styles.Count);
+        var spec = Spec(options);
+        var scales = options.EffectiveScales;
+        var sw = Stopwatch.StartNew();
+        var history = new List<LossRecord>();
+        var blend = Normalise(options.StyleBlend ?? Enumerable.Repeat(1f, styles.Count).ToList());
+
+        using var targetSession = new OnnxSession(StyleObjective.BuildTargetModel(spec), _settings);
+        ImageTensor? current = null;
+        LossRecord? initial = null, last = null;
+        bool diverged = false;
+        string stop = "iterations";
+        int globalIter = 0;
+        long totalWork = scales.Sum(s => (long)s * s) * Math.Max(1, options.Iterations);
+        long doneWork = 0;
+
+        for (int stage = 0; stage < scales.Count; stage++)
+        {
+            var (w, h) = ImageIO.SizeForLongSide(content.Width, content.Height, scales[stage]);
+            var contentScaled = ImageIO.Resize(content, w, h);
+            current = stage == 0 ? Initial(options, contentScaled) : ImageIO.Resize(current!, w, h);
+
+            // Targets: content features of the scaled content; blended Gram matrices of the styles.
+            var contentTargets = targetSession.Run(Inputs(contentScaled), Enumerable.Range(0, spec.ContentLayers.Count).Select(StyleObjective.ContentTarget).ToList());
+            var styleTargets = BlendedGrams(targetSession, spec, styles, blend, (int)Math.Max(16, Math.Round(scales[stage] * options.StyleScale)));
+
+            var lossModel = StyleObjective.BuildLossModel(spec, w, h, Enumerable.Range(0, spec.ContentLayers.Count).Select(i => contentTargets[StyleObjective.ContentTarget(i)].Shape).ToList());
+            using var session = new OnnxSession(lossModel, _settings);
+            var x = current.Data;
+            var grad = new float[x.Length];
+            var scalars = new[] { new float[1], new float[1], new float[1], new float[1] };
+            var inputs = new Dictionary<string, FloatTensor> { [Backbone.InputName] = new FloatTensor(x, new long[] { 1, 3, h, w }) };
+            foreach (var (k, v) in contentTargets) inputs[k] = v;
+            foreach (var (k, v) in styleTargets) inputs[k] = v;
+            var outputs = new Dictionary<string, FloatTensor>
+            {
+                [StyleObjective.Loss] = new(scalars[0], Array.Empty<long>()),
+                [StyleObjective.ContentLoss] = new(scalars[1], Array.Empty<long>()),
+                [StyleObjective.StyleLoss] = new(scalars[2], Array.Empty<long>()),
+                [StyleObjective.TvLoss] = new(scalars[3], Array.Empty<long>()),
+                [StyleObjective.ImageGrad] = new(grad, new long[] { 1, 3, h, w }),
+            };
+            using var bound = session.Bind(inputs, outputs);
+            LossRecord Evaluate(int iteration)
+            {
+                bound.Run();
+                return new LossRecord(stage, iteration, scalars[0][0], scalars[1][0], scalars[2][0], scalars[3][0]);
+            }
+
+            var opt = Optimizers.Create(options.Optimizer, options.LearningRate ?? (options.Optimizer == "adam" ? 2f : null), options.LbfgsHistory);
+            var monitor = new ConvergenceMonitor(options.Tolerance, patience: 5);
+            LossRecord evalRecord = Evaluate(0);
+            initial ??= evalRecord;
+            last = evalRecord;
+            var lastGood = (float[])x.Clone();
+            Objective objective = (xs, g) =>
+            {
+                if (!xs.Overlaps(x)) xs.CopyTo(x);
+                evalRecord = Evaluate(evalRecord.Iteration);
+                grad.CopyTo(g);
+                return evalRecord.Loss;
+            };
+            var stageSw = Stopwatch.StartNew();
+            for (int it = 1; it <= options.Iterations; it++)
+            {
+                cancel.ThrowIfCancellationRequested();
+                opt.Step(x, objective);
+                globalIter++;
+                doneWork += (long)scales[stage] * scales[stage];
+                var rec = evalRecord with { Iteration = it };
+                if (!float.IsFinite(rec.Loss) || x.AsSpan().ContainsAnyExcept(0f) && !AllFinite(x))
+                {
+                    lastGood.CopyTo(x);
+                    diverged = true;
+                    stop = $"the loss became {rec.Loss} at iteration {it}; kept the last good image";
+                    break;
+                }
+                Array.Copy(x, lastGood, x.Length);
+                history.Add(rec);
+                last = rec;
+                var elapsed = sw.Elapsed;
+                TimeSpan? eta = doneWork > 0 ? TimeSpan.FromTicks((long)(elapsed.Ticks * (double)(totalWork - doneWork) / doneWork)) : null;
+                progress?.Report(new StyleProgress(stage + 1, scales.Count, w, h, it, options.Iterations, rec, elapsed, eta));
+                if (SnapshotEvery > 0 && Snapshot is not null && globalIter % SnapshotEvery == 0) Snapshot(globalIter, Finish(current, content, options));
+                if (options.Tolerance > 0 && monitor.Update(rec.Loss))
+                {
+                    doneWork += (long)(options.Iterations - it) * scales[stage] * scales[stage];
+                    stop = $"converged at iteration {it} of stage {stage + 1}";
+                    break;
+                }
+            }
+            if (diverged) break;
+        }
+
+        var image = Finish(current!, content, options);
+        return new StyleTransferResult(image, history, initial!, last!, globalIter, sw.Elapsed,
+            Process.GetCurrentProcess().PeakWorkingSet64, diverged, stop);
+    }
+
+    static bool AllFinite(float[] x)
+    {
+        foreach (var v in x) if (!float.IsFinite(v)) return false;
+        return true;
+    }
+
+    static ImageTensor Finish(ImageTensor current, ImageTensor content, StyleTransferOptions o)
+    {
+        var img = current.Clone();
+        img.ClampInPlace();
+        if (o.PreserveColors)
+        {
+            var c = content.Width == img.Width && content.Height == img.Height ? content : ImageIO.Resize(content, img.Width, img.Height);
+            img = ColorTransfer.PreserveColors(img, c);
+            img.ClampInPlace();
+        }
+        return img;
+    }
+
+    ImageTensor Initial(StyleTransferOptions o, ImageTensor contentScaled)
+    {
+        switch (o.Init.ToLowerInvariant())
+        {
+            case "content":
+                return contentScaled.Clone();
+            case "random":
+            {
+                var rng = new Random(o.Seed);
+                var img = new ImageTensor(contentScaled.Width, contentScaled.Height);
+                var d = img.Data;
+                for (int i = 0; i < d.Length; i++) d[i] = 128f + 40f * (float)(rng.NextDouble() * 2 - 1);
+                return img;
+            }
+            default:
+                var init = ImageIO.Load(o.Init);
+                return ImageIO.Resize(init, contentScaled.Width, contentScaled.Height);
+        }
+    }
+
+    static Dictionary<string, FloatTensor> Inputs(ImageTensor img) =>
+        new() { [Backbone.InputName] = new FloatTensor(img.Data, new long[] { 1, 3, img.Height, img.Width }) };
+
+    static Dictionary<string, FloatTensor> BlendedGrams(OnnxSession targets, StyleObjectiveSpec spec, IReadOnlyList<ImageTensor> styles, float[] blend, int longSide)
+    {
+        var names = Enumerable.Range(0, spec.StyleLayers.Count).Select(StyleObjective.StyleTarget).ToList();
+        Dictionary<string, FloatTensor>? acc = null;
+        for (int s = 0; s < styles.Count; s++)
+        {
+            if (blend[s] == 0) continue;
+            var scaled = ImageIO.ResizeToLongSide(styles[s], longSide);
+            var grams = targets.Run(Inputs(scaled), names);
+            if (acc is null)
+            {
+                acc = grams.ToDictionary(k => k.Key, k => new FloatTensor(k.Value.Data.Select(v => v * blend[s]).ToArray(), k.Value.Shape));
+                continue;
+            }
+            foreach (var n in names)
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(grams[n].Data, blend[s], acc[n].Data, acc[n].Data);
+        }
+        return acc!;
+    }
+
+    static float[] Normalise(IReadOnlyList<float> w)
+    {
+        float s = w.Sum();
+        return w.Select(v => v / s).ToArray();
+    }
+}

@@ -1,0 +1,61 @@
+using MLStyle.Backbones;
+using MLStyle.Onnx;
+
+namespace MLStyle.Losses;
+
+/// <summary>
+/// The losses of neural style transfer, written as ONNX graph fragments (so MLStyle differentiates them like the network).
+/// Every function takes a <see cref="GraphBuilder"/> and tensor names and returns the name of its result.
+/// </summary>
+public static class StyleLosses
+{
+    /// <summary>
+    /// Applies <paramref name="mode"/> to features <c>[1, C, h, w]</c>. <see cref="ActivationSmoothing.Softmax"/> is a softmax over
+    /// each channel's positions, rescaled by h·w so a flat map stays 1 (which keeps magnitudes independent of image size).
+    /// </summary>
+    public static string Smooth(GraphBuilder b, string features, ActivationSmoothing mode)
+    {
+        if (mode == ActivationSmoothing.None) return features;
+        var flat = Flatten3(b, features);
+        var sm = b.Node("Softmax", new[] { flat }, "swag", ("axis", 2L));
+        var scaled = b.Mul(sm, b.ElementCount(features, 2));
+        return b.ReshapeLike(scaled, features);
+    }
+
+    /// <summary>Reshapes <c>[N, C, h, w]</c> to <c>[N, C, h·w]</c>.</summary>
+    static string Flatten3(GraphBuilder b, string features) => b.Reshape(features, 0, 0, -1);
+
+    /// <summary>The Gram matrix <c>[N, C, C]</c> = F·Fᵀ / (C·h·w) of features <c>[N, C, h, w]</c>.</summary>
+    public static string Gram(GraphBuilder b, string features)
+    {
+        var f = Flatten3(b, features);
+        var g = b.MatMul(f, b.Transpose(f, 0, 2, 1));
+        return b.Div(g, b.ElementCount(features, 1));
+    }
+
+    /// <summary>Content loss: the mean squared difference between features and their target.</summary>
+    public static string ContentLoss(GraphBuilder b, string features, string target) =>
+        b.ReduceMean(b.Square(b.Sub(features, target)), null, keepdims: false);
+
+    /// <summary>Style loss of one layer as Gatys et al.: ¼·Σ(G − A)² with both Gram matrices normalised by C·h·w.</summary>
+    public static string StyleLoss(GraphBuilder b, string gram, string target) =>
+        b.Mul(b.ReduceSum(b.Square(b.Sub(gram, target)), null, keepdims: false), 0.25f);
+
+    /// <summary>Total variation: the mean over pixels of the squared differences to the right and lower neighbours (0–255 scale /255).</summary>
+    public static string TotalVariation(GraphBuilder b, string image)
+    {
+        var x = b.Mul(image, 1f / 255f);
+        var dh = b.Sub(b.Slice(x, new[] { 1L }, new[] { long.MaxValue }, new long[] { 2 }), b.Slice(x, new[] { 0L }, new[] { -1L }, new long[] { 2 }));
+        var dw = b.Sub(b.Slice(x, new[] { 1L }, new[] { long.MaxValue }, new long[] { 3 }), b.Slice(x, new[] { 0L }, new[] { -1L }, new long[] { 3 }));
+        var sh = b.ReduceSum(b.Square(dh), null, keepdims: false);
+        var sw = b.ReduceSum(b.Square(dw), null, keepdims: false);
+        return b.Div(b.Add(sh, sw), b.ElementCount(image, 2));
+    }
+
+    /// <summary>Weighted sum of scalar terms (the first term when there is one weight of 1).</summary>
+    public static string WeightedSum(GraphBuilder b, IReadOnlyList<(string Term, float Weight)> terms)
+    {
+        if (terms.Count == 0) return b.Scalar(0f);
+        return b.Sum(terms.Select(t => b.Mul(t.Term, t.Weight)).ToList());
+    }
+}
