@@ -18,16 +18,36 @@ public static class ResNet18Backbone
     public const string PreprocessFile = "ResNetPrepOnnx/ResNetPreprocess.onnx";
 
     /// <summary>
-    /// Defaults chosen by looking at results (docs/style-transfer.md): SWAG softmax smoothing, style on the early layers,
-    /// content on layer2.1.
+    /// Defaults chosen by looking at results (docs/style-transfer.md): style on conv1 … layer3.1, content on layer2.1,
+    /// raw activations (SWAG's softmax smoothing made the peaky layers dominate and barely stylised; see the docs).
     /// </summary>
     public static StyleDefaults Defaults { get; } = new(
         ContentLayers: new[] { ("layer2.1", 1f) },
         StyleLayers: new[] { ("conv1", 1f), ("layer1.1", 1f), ("layer2.1", 1f), ("layer3.1", 1f) },
-        ContentWeight: 1f,
+        ContentWeight: 3f,
         StyleWeight: 1e4f,
-        TvWeight: 1e-3f,
-        Smoothing: ActivationSmoothing.Softmax);
+        TvWeight: 1e-2f,
+        Smoothing: ActivationSmoothing.None);
+
+    /// <summary>
+    /// CNTK exported its "same" padding as fixed asymmetric pads for a 224×224 input (e.g. 1,1,0,0 on the 3×3 stride-2
+    /// convolutions), which only agrees with the 1×1 projection shortcuts for even sizes. Restoring auto_pad SAME_LOWER makes
+    /// every layer's output ceil(input/stride) at any size, and is identical at the sizes CNTK used.
+    /// </summary>
+    static void UseSamePadding(ModelProto m)
+    {
+        foreach (var n in m.Graph.Node.Where(n => n.OpType is "Conv" or "MaxPool"))
+        {
+            var pads = n.GetInts("pads");
+            var strides = n.GetInts("strides");
+            if (pads is null || strides is null || strides.All(v => v == 1)) continue;
+            int sp = pads.Length / 2;
+            bool asymmetric = Enumerable.Range(0, sp).Any(i => pads[i] != pads[i + sp]);
+            if (!asymmetric) continue;
+            n.Remove("pads");
+            n.Set("auto_pad", "SAME_LOWER");
+        }
+    }
 
     /// <summary>Loads and prepares the network from <paramref name="modelDirectory"/> (the DnnImageModels folder).</summary>
     public static Backbone Create(string modelDirectory)
@@ -51,6 +71,7 @@ public static class ResNet18Backbone
         var m = OnnxModels.Load(net);
         GraphTransforms.UpgradeOpset(m);
         GraphTransforms.FoldBatchNorm(m);
+        UseSamePadding(m);
         string input = OnnxModels.RealInputs(m)[0];
         // BGR order in, mean subtracted: out[0]=B=x[2], out[1]=G=x[1], out[2]=R=x[0].
         BackboneFactory.ReplaceInput(m, input, new[] { 2, 1, 0 }, new[] { 1f, 1f, 1f }, meanBgr.Select(v => -v).ToArray());
