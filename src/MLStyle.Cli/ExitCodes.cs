@@ -33,6 +33,9 @@ public static class ExitCodes
         while (ex is AggregateException { InnerExceptions.Count: 1 } ae) ex = ae.InnerException!;
         switch (ex)
         {
+            case Engines.MemoryLimitException:
+                Output.Error(ex.Message);
+                return OutOfMemory;
             case MLStyleException:
                 Output.Error(ex.Message);
                 return BadInput;

@@ -5,7 +5,15 @@ namespace MLStyle.Cli;
 /// <summary>Console output: messages on stderr, results on stdout, plain text when not on a terminal.</summary>
 public static class Output
 {
-    static readonly IAnsiConsole Err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+    static readonly IAnsiConsole Err = CreateStderr();
+
+    static IAnsiConsole CreateStderr()
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        // In logs and pipes a message stays on one line, whatever its length.
+        if (Console.IsErrorRedirected) console.Profile.Width = 1 << 14;
+        return console;
+    }
 
     /// <summary>True when stderr is an interactive terminal (progress bars), false in logs and pipes.</summary>
     public static bool Interactive => !Console.IsErrorRedirected && Err.Profile.Capabilities.Interactive;

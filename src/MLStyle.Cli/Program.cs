@@ -30,6 +30,13 @@ app.Configure(c =>
         .WithExample("grad", "--model", "m.onnx", "--of", "Y", "--wrt", "X,W", "--output", "g.onnx");
     c.AddCommand<ModelsCommand>("models")
         .WithDescription("List the backbones and their layer names.");
+    c.AddBranch("batch", b =>
+    {
+        b.SetDescription("Process every image of a directory tree, with resume, a manifest and a report.");
+        b.AddCommand<BatchStylizeCommand>("stylize")
+            .WithDescription("Stylise every image of a directory tree (the options of stylize, plus --input DIR --output DIR).")
+            .WithExample("batch", "stylize", "--input", "photos", "--output", "styled", "--style", "samples/style/swirls.png", "--size", "256");
+    });
     c.AddCommand<BenchCommand>("bench")
         .WithDescription("Benchmark forward and loss + input-gradient steps of a backbone.");
 });

@@ -13,87 +13,15 @@ namespace MLStyle.Cli.Commands;
 public sealed class StylizeCommand : Command<StylizeCommand.Settings>
 {
     /// <summary>Options of <c>mlstyle stylize</c>.</summary>
-    public sealed class Settings : BackboneSettings
+    public sealed class Settings : StyleTransferSettings
     {
         [CommandOption("-c|--content <IMAGE>")]
         [Description("The content photo.")]
         public string Content { get; init; } = "";
 
-        [CommandOption("-s|--style <IMAGES>")]
-        [Description("Style image(s), comma-separated.")]
-        public string Style { get; init; } = "";
-
         [CommandOption("-o|--output <IMAGE>")]
         [Description("Output image (.png or .jpg), written atomically.")]
         public string Output { get; init; } = "";
-
-        [CommandOption("--size <PIXELS>")]
-        [Description("Long side of the output (default 512).")]
-        public int Size { get; init; } = 512;
-
-        [CommandOption("--iterations <N>")]
-        [Description("Iterations per scale (default 300).")]
-        public int Iterations { get; init; } = 300;
-
-        [CommandOption("--optimizer <NAME>")]
-        [Description("lbfgs (default) or adam.")]
-        public string Optimizer { get; init; } = "lbfgs";
-
-        [CommandOption("--learning-rate <LR>")]
-        [Description("Step size (default 1 for lbfgs, 2 for adam on 0-255 pixels).")]
-        public string? LearningRate { get; init; }
-
-        [CommandOption("--history <N>")]
-        [Description("L-BFGS history pairs (default 100).")]
-        public int History { get; init; } = 100;
-
-        [CommandOption("--content-weight <W>")]
-        [Description("Content loss weight (default: the backbone's).")]
-        public string? ContentWeight { get; init; }
-
-        [CommandOption("--style-weight <W>")]
-        [Description("Style loss weight (default: the backbone's).")]
-        public string? StyleWeight { get; init; }
-
-        [CommandOption("--tv-weight <W>")]
-        [Description("Total-variation weight (default: the backbone's).")]
-        public string? TvWeight { get; init; }
-
-        [CommandOption("--style-blend <WEIGHTS>")]
-        [Description("Blend weights of the style images, e.g. 0.7,0.3 (default equal).")]
-        public string? StyleBlend { get; init; }
-
-        [CommandOption("--style-scale <F>")]
-        [Description("Style images are resized to F times the output size (default 1).")]
-        public string StyleScale { get; init; } = "1";
-
-        [CommandOption("--init <INIT>")]
-        [Description("content (default), random, or an image path.")]
-        public string Init { get; init; } = "content";
-
-        [CommandOption("--preserve-colors")]
-        [Description("Keep the content's colours (luminance-only transfer).")]
-        public bool PreserveColors { get; init; }
-
-        [CommandOption("--scales <SIZES>")]
-        [Description("Coarse-to-fine long sides, e.g. 256,512 (overrides --size).")]
-        public string? Scales { get; init; }
-
-        [CommandOption("--content-layers <LAYERS>")]
-        [Description("Content layers with optional weights, e.g. layer2.1 or relu4_2:1.")]
-        public string? ContentLayers { get; init; }
-
-        [CommandOption("--style-layers <LAYERS>")]
-        [Description("Style layers with optional weights, e.g. conv1,layer1.1:0.5.")]
-        public string? StyleLayers { get; init; }
-
-        [CommandOption("--smoothing <MODE>")]
-        [Description("Activation smoothing before the losses: none or softmax (Wang et al. 2021). Default: the backbone's.")]
-        public string? Smoothing { get; init; }
-
-        [CommandOption("--tolerance <T>")]
-        [Description("Stop a scale early when the loss changes by less than T for 5 iterations (default 1e-5; 0: never).")]
-        public string Tolerance { get; init; } = "1e-5";
 
         [CommandOption("--save-every <N>")]
         [Description("Also write the image every N iterations (OUTPUT.iterN.ext).")]
@@ -112,40 +40,6 @@ public sealed class StylizeCommand : Command<StylizeCommand.Settings>
             if (SaveEvery < 0) return ValidationResult.Error("--save-every must be 0 or more");
             return base.Validate();
         }
-
-        /// <summary>The engine options these settings describe.</summary>
-        public StyleTransferOptions Options(int styleCount) => new()
-        {
-            Size = Size,
-            Iterations = Iterations,
-            Optimizer = Optimizer.ToLowerInvariant(),
-            LearningRate = Float(LearningRate, "--learning-rate"),
-            LbfgsHistory = History,
-            ContentWeight = Float(ContentWeight, "--content-weight"),
-            StyleWeight = Float(StyleWeight, "--style-weight"),
-            TvWeight = Float(TvWeight, "--tv-weight"),
-            StyleBlend = StyleBlend is null ? null : Floats(StyleBlend, "--style-blend"),
-            StyleScale = Float(StyleScale, "--style-scale")!.Value,
-            Init = Init,
-            Seed = Seed,
-            PreserveColors = PreserveColors,
-            Scales = Scales is null ? null : Ints(Scales, "--scales"),
-            ContentLayers = ContentLayers is null ? null : WeightedLayer.ParseList(ContentLayers),
-            StyleLayers = StyleLayers is null ? null : WeightedLayer.ParseList(StyleLayers),
-            Smoothing = Smoothing?.ToLowerInvariant() switch
-            {
-                null => null,
-                "none" => ActivationSmoothing.None,
-                "softmax" or "swag" => ActivationSmoothing.Softmax,
-                _ => throw new MLStyleException($"invalid --smoothing '{Smoothing}': use none or softmax"),
-            },
-            Tolerance = Float(Tolerance, "--tolerance")!.Value,
-        };
-
-        static float? Float(string? s, string option) =>
-            s is null ? null
-            : float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && float.IsFinite(v) ? v
-            : throw new MLStyleException($"invalid {option} '{s}': expected a number");
     }
 
     /// <inheritdoc />
@@ -160,9 +54,13 @@ public sealed class StylizeCommand : Command<StylizeCommand.Settings>
             throw new MLStyleException($"--init: '{options.Init}' is neither content, random nor an existing image");
 
         var load = new ImageLoadOptions { MaxPixels = s.MaxPixels };
+        var info = Preflights.ProbeChecked(s.Content, load);
+        var backbone = s.Backbone();
+        var plan = Preflights.Plan(backbone, options, info.Width, info.Height, s.MemoryLimit(), workers: 1, styles.Length, s.DryRun);
+        if (s.DryRun) return ExitCodes.Ok;
+        options = plan.Options;
         var content = ImageIO.Load(s.Content, load);
         var styleImages = styles.Select(p => ImageIO.Load(p, load)).ToList();
-        var backbone = s.Backbone();
         var engine = new StyleTransferEngine(backbone, s.Session())
         {
             SnapshotEvery = s.SaveEvery,

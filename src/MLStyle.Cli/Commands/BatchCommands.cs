@@ -1,0 +1,224 @@
+using System.ComponentModel;
+using MLStyle.Batch;
+using MLStyle.Engines;
+using MLStyle.Imaging;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MLStyle.Cli.Commands;
+
+/// <summary>The options every <c>mlstyle batch</c> command has besides its job's options.</summary>
+public interface IBatchSettings
+{
+    /// <summary>The input directory.</summary>
+    string Input { get; }
+
+    /// <summary>The output directory.</summary>
+    string Output { get; }
+
+    /// <summary>Include globs (default: the image formats).</summary>
+    string[]? Include { get; }
+
+    /// <summary>Exclude globs.</summary>
+    string[]? Exclude { get; }
+
+    /// <summary>Images at once.</summary>
+    int Workers { get; }
+
+    /// <summary>png or jpg.</summary>
+    string Format { get; }
+
+    /// <summary>The HTML report, or null.</summary>
+    string? Report { get; }
+
+    /// <summary>Redo every image.</summary>
+    bool Force { get; }
+}
+
+/// <summary><c>mlstyle batch stylize</c>: stylises every image of a directory tree.</summary>
+public sealed class BatchStylizeCommand : Command<BatchStylizeCommand.Settings>
+{
+    /// <summary>Options of <c>mlstyle batch stylize</c>: those of <c>stylize</c> plus the batch options.</summary>
+    public sealed class Settings : StyleTransferSettings, IBatchSettings
+    {
+        [CommandOption("-i|--input <DIR>")]
+        [Description("The directory of content images, searched recursively.")]
+        public string Input { get; init; } = "";
+
+        [CommandOption("-o|--output <DIR>")]
+        [Description("Where the outputs go, mirroring the input tree (DIR/sub/a.jpg -> OUT/sub/a.png), with manifest.jsonl.")]
+        public string Output { get; init; } = "";
+
+        [CommandOption("--include <GLOB>")]
+        [Description("Only files matching this glob (repeatable; ** matches folders; default: *.png, *.jpg, *.jpeg, *.webp, *.gif, *.bmp).")]
+        public string[]? Include { get; init; }
+
+        [CommandOption("--exclude <GLOB>")]
+        [Description("Leave out files matching this glob (repeatable), e.g. '**/thumbs/**'.")]
+        public string[]? Exclude { get; init; }
+
+        [CommandOption("--workers <N>")]
+        [Description("Images processed at once, each with its own sessions; --threads is divided between them (default 1).")]
+        public int Workers { get; init; } = 1;
+
+        [CommandOption("--format <FORMAT>")]
+        [Description("Output format: png (default) or jpg.")]
+        public string Format { get; init; } = "png";
+
+        [CommandOption("--report <HTML>")]
+        [Description("Write an HTML report with before/after thumbnails and loss curves.")]
+        public string? Report { get; init; }
+
+        [CommandOption("--force")]
+        [Description("Redo every image, even those an earlier run finished (default: resume).")]
+        public bool Force { get; init; }
+
+        /// <inheritdoc />
+        public override ValidationResult Validate()
+        {
+            if (string.IsNullOrWhiteSpace(Input)) return ValidationResult.Error("--input is required");
+            if (string.IsNullOrWhiteSpace(Output)) return ValidationResult.Error("--output is required");
+            return BatchCli.Validate(this) ?? base.Validate();
+        }
+    }
+
+    /// <inheritdoc />
+    public override int Execute(CommandContext context, Settings s, CancellationToken cancel)
+    {
+        var styles = s.StylePaths();
+        var options = s.Options(styles.Count);
+        options.Validate(styles.Count);
+        var items = BatchCli.Discover(s);
+        var load = new ImageLoadOptions { MaxPixels = s.MaxPixels };
+        var backbone = s.Backbone();
+        new StyleTransferEngine(backbone).Spec(options); // unknown layers: one clear error before any work
+        if (options.Init is not ("content" or "random") && !File.Exists(options.Init))
+            throw new MLStyleException($"--init: '{options.Init}' is neither content, random nor an existing image");
+        var styleImages = styles.Select(p => ImageIO.Load(p, load)).ToList();
+
+        // Every image is resized to the same long side: a square one is the largest; plan memory for that.
+        int longSide = options.EffectiveScales.Max();
+        var plan = Preflights.Plan(backbone, options, longSide, longSide, s.MemoryLimit(), s.Workers, styles.Count, s.DryRun);
+        if (s.DryRun)
+        {
+            BatchCli.DryRunTotals(items, load, s, (w, h) => Preflight.Estimate(backbone, plan.Options, w, h, styles.Count).Time);
+            return ExitCodes.Ok;
+        }
+
+        var job = new StyleTransferJob(backbone, styleImages, styles.Select(ContentHash.OfFile).ToList(), plan.Options);
+        Cli.Output.Info($"batch stylize: {items.Count} images from {s.Input} with {string.Join(", ", styles.Select(Path.GetFileName))} on {backbone.Name} " +
+                        $"({string.Join(",", plan.Options.EffectiveScales)} px, {plan.Options.Iterations} iterations, {plan.Options.Optimizer}, " +
+                        $"{s.Workers} worker{(s.Workers == 1 ? "" : "s")} x {BatchRunner.ThreadsPerWorker(s.Threads, s.Workers)} threads)");
+        return BatchCli.Run(job, items, s, s.Session(), load, cancel);
+    }
+}
+
+/// <summary>The shared parts of the <c>mlstyle batch</c> commands.</summary>
+public static class BatchCli
+{
+    /// <summary>Checks the batch options; null when they are fine.</summary>
+    public static ValidationResult? Validate(IBatchSettings s)
+    {
+        if (s.Workers < 1) return ValidationResult.Error($"invalid --workers {s.Workers}: must be at least 1");
+        if (s.Format.ToLowerInvariant() is not ("png" or "jpg" or "jpeg")) return ValidationResult.Error($"invalid --format '{s.Format}': use png or jpg");
+        if (s.Report is not null && !s.Report.EndsWith(".html", StringComparison.OrdinalIgnoreCase) && !s.Report.EndsWith(".htm", StringComparison.OrdinalIgnoreCase))
+            return ValidationResult.Error($"--report '{s.Report}': the report is written as .html");
+        return null;
+    }
+
+    /// <summary>Lists the batch's images and checks that the output directory and report can be written.</summary>
+    public static IReadOnlyList<BatchItem> Discover(IBatchSettings s)
+    {
+        var items = BatchInputs.Discover(s.Input, s.Output, s.Format, s.Include, s.Exclude);
+        if (items.Count == 0)
+            throw new MLStyleException($"no images found in '{s.Input}'{(s.Include is { Length: > 0 } ? $" matching {string.Join(", ", s.Include)}" : "")}");
+        var outDir = Path.GetFullPath(s.Output);
+        var parent = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(outDir));
+        if (File.Exists(outDir)) throw new MLStyleException($"output '{s.Output}' is a file, not a directory");
+        if (!Directory.Exists(outDir) && (parent is null || !Directory.Exists(parent)))
+            throw new MLStyleException($"cannot create the output directory '{s.Output}': '{parent}' does not exist");
+        if (Directory.Exists(outDir)) CheckWritable(outDir);
+        if (s.Report is not null)
+        {
+            var dir = Path.GetDirectoryName(Path.GetFullPath(s.Report))!;
+            if (!Directory.Exists(dir) && !Path.GetFullPath(dir).StartsWith(outDir, StringComparison.Ordinal))
+                throw new MLStyleException($"--report: directory '{dir}' does not exist");
+        }
+        return items;
+    }
+
+    static void CheckWritable(string dir)
+    {
+        try
+        {
+            var probe = Path.Combine(dir, $".mlstyle-write-test-{Guid.NewGuid():N}");
+            File.WriteAllBytes(probe, Array.Empty<byte>());
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MLStyleException($"cannot write to '{dir}': {e.Message.ReplaceLineEndings(" ").TrimEnd('.')}");
+        }
+    }
+
+    /// <summary>Prints the dry-run totals of a batch: images, readable headers, and the estimated total time.</summary>
+    public static void DryRunTotals(IReadOnlyList<BatchItem> items, ImageLoadOptions load, IBatchSettings s, Func<int, int, TimeSpan> timeOf)
+    {
+        int unreadable = 0;
+        var total = TimeSpan.Zero;
+        foreach (var item in items)
+        {
+            try
+            {
+                var info = Preflights.ProbeChecked(item.InputPath, load);
+                total += timeOf(info.Width, info.Height);
+            }
+            catch (MLStyleException)
+            {
+                unreadable++;
+            }
+        }
+        Console.WriteLine($"batch: {items.Count} images, {unreadable} of them unreadable (they would fail); estimated total time ~{Cli.Output.Duration(total)} " +
+                          $"with {s.Workers} worker{(s.Workers == 1 ? "" : "s")} sharing the machine; outputs in {Path.GetFullPath(s.Output)}");
+    }
+
+    /// <summary>Runs a batch with progress, per-file failure lines, a summary and an optional report; returns the exit code.</summary>
+    public static int Run(IImageJob job, IReadOnlyList<BatchItem> items, IBatchSettings s, Runtime.SessionSettings session, ImageLoadOptions load, CancellationToken cancel)
+    {
+        var runner = new BatchRunner(job, s.Output, new BatchOptions
+        {
+            Workers = s.Workers,
+            Session = session,
+            Load = load,
+            Format = s.Format,
+            Resume = !s.Force,
+            ThumbnailSize = s.Report is null ? 0 : 160,
+        });
+        runner.ItemCompleted += o =>
+        {
+            if (o.Status == ManifestStatus.Failed) Cli.Output.Info($"failed: {o.Item.RelativePath}: {o.Entry.Error}");
+        };
+        var summary = IterationProgress.Run("batch", report =>
+        {
+            runner.ProgressChanged += p => report(p.Fraction,
+                $"{p.Completed}/{p.Total} ({p.Done} done, {p.Skipped} skipped, {p.Failed} failed)", p.Eta);
+            return runner.Run(items, cancel);
+        });
+
+        if (s.Report is not null)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(s.Report))!);
+            BatchReport.Write(s.Report, summary, $"mlstyle batch {job.Kind}: {s.Input} -> {s.Output}");
+        }
+        Console.WriteLine($"batch: {summary.Total} images: {summary.Done} done, {summary.Skipped} skipped, {summary.Failed} failed" +
+                          $"{(summary.Cancelled ? $", {summary.Abandoned + summary.NotStarted} not done" : "")} in {Cli.Output.Duration(summary.Elapsed)} " +
+                          $"({summary.ImagesPerMinute:F1} images/min); manifest {Path.Combine(Path.GetFullPath(s.Output), BatchManifest.FileName)}" +
+                          (s.Report is null ? "" : $"; report {s.Report}"));
+        if (summary.Cancelled)
+        {
+            Cli.Output.Error($"cancelled: {summary.Abandoned} image{(summary.Abandoned == 1 ? "" : "s")} in flight abandoned; run the same command again to resume");
+            return ExitCodes.Cancelled;
+        }
+        return summary.Failed > 0 ? ExitCodes.PartialFailure : ExitCodes.Ok;
+    }
+}

@@ -1,0 +1,140 @@
+using System.ComponentModel;
+using System.Globalization;
+using MLStyle.Backbones;
+using MLStyle.Engines;
+using MLStyle.Losses;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MLStyle.Cli.Commands;
+
+/// <summary>The style-transfer options shared by <c>mlstyle stylize</c> and <c>mlstyle batch stylize</c>.</summary>
+public class StyleTransferSettings : BackboneSettings
+{
+    [CommandOption("-s|--style <IMAGES>")]
+    [Description("Style image(s), comma-separated.")]
+    public string Style { get; init; } = "";
+
+    [CommandOption("--size <PIXELS>")]
+    [Description("Long side of the output (default 512).")]
+    public int Size { get; init; } = 512;
+
+    [CommandOption("--iterations <N>")]
+    [Description("Iterations per scale (default 300).")]
+    public int Iterations { get; init; } = 300;
+
+    [CommandOption("--optimizer <NAME>")]
+    [Description("lbfgs (default) or adam.")]
+    public string Optimizer { get; init; } = "lbfgs";
+
+    [CommandOption("--learning-rate <LR>")]
+    [Description("Step size (default 1 for lbfgs, 2 for adam on 0-255 pixels).")]
+    public string? LearningRate { get; init; }
+
+    [CommandOption("--history <N>")]
+    [Description("L-BFGS history pairs (default 100).")]
+    public int History { get; init; } = 100;
+
+    [CommandOption("--content-weight <W>")]
+    [Description("Content loss weight (default: the backbone's).")]
+    public string? ContentWeight { get; init; }
+
+    [CommandOption("--style-weight <W>")]
+    [Description("Style loss weight (default: the backbone's).")]
+    public string? StyleWeight { get; init; }
+
+    [CommandOption("--tv-weight <W>")]
+    [Description("Total-variation weight (default: the backbone's).")]
+    public string? TvWeight { get; init; }
+
+    [CommandOption("--style-blend <WEIGHTS>")]
+    [Description("Blend weights of the style images, e.g. 0.7,0.3 (default equal).")]
+    public string? StyleBlend { get; init; }
+
+    [CommandOption("--style-scale <F>")]
+    [Description("Style images are resized to F times the output size (default 1).")]
+    public string StyleScale { get; init; } = "1";
+
+    [CommandOption("--init <INIT>")]
+    [Description("content (default), random, or an image path.")]
+    public string Init { get; init; } = "content";
+
+    [CommandOption("--preserve-colors")]
+    [Description("Keep the content's colours (luminance-only transfer).")]
+    public bool PreserveColors { get; init; }
+
+    [CommandOption("--scales <SIZES>")]
+    [Description("Coarse-to-fine long sides, e.g. 256,512 (overrides --size).")]
+    public string? Scales { get; init; }
+
+    [CommandOption("--content-layers <LAYERS>")]
+    [Description("Content layers with optional weights, e.g. layer2.1 or relu4_2:1.")]
+    public string? ContentLayers { get; init; }
+
+    [CommandOption("--style-layers <LAYERS>")]
+    [Description("Style layers with optional weights, e.g. conv1,layer1.1:0.5.")]
+    public string? StyleLayers { get; init; }
+
+    [CommandOption("--smoothing <MODE>")]
+    [Description("Activation smoothing before the losses: none or softmax (Wang et al. 2021). Default: the backbone's.")]
+    public string? Smoothing { get; init; }
+
+    [CommandOption("--tolerance <T>")]
+    [Description("Stop a scale early when the loss changes by less than T for 5 iterations (default 1e-5; 0: never).")]
+    public string Tolerance { get; init; } = "1e-5";
+
+    [CommandOption("--dry-run")]
+    [Description("Print the pre-flight estimate (peak memory, time) and exit without running.")]
+    public bool DryRun { get; init; }
+
+    [CommandOption("--max-memory <SIZE>")]
+    [Description("Memory the run may use, e.g. 8GiB (default: the machine's). Above it: a shorter L-BFGS history, then Adam, else refuse.")]
+    public string? MaxMemory { get; init; }
+
+    /// <summary>The memory limit: --max-memory, or the machine's available memory.</summary>
+    public long MemoryLimit() => MaxMemory is null ? Preflight.AvailableMemoryBytes() : Preflight.ParseBytes(MaxMemory);
+
+    /// <summary>The style image paths.</summary>
+    public IReadOnlyList<string> StylePaths() => Style.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <inheritdoc />
+    public override ValidationResult Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Style)) return ValidationResult.Error("--style is required");
+        return base.Validate();
+    }
+
+    /// <summary>The engine options these settings describe.</summary>
+    public StyleTransferOptions Options(int styleCount) => new()
+    {
+        Size = Size,
+        Iterations = Iterations,
+        Optimizer = Optimizer.ToLowerInvariant(),
+        LearningRate = Float(LearningRate, "--learning-rate"),
+        LbfgsHistory = History,
+        ContentWeight = Float(ContentWeight, "--content-weight"),
+        StyleWeight = Float(StyleWeight, "--style-weight"),
+        TvWeight = Float(TvWeight, "--tv-weight"),
+        StyleBlend = StyleBlend is null ? null : Floats(StyleBlend, "--style-blend"),
+        StyleScale = Float(StyleScale, "--style-scale")!.Value,
+        Init = Init,
+        Seed = Seed,
+        PreserveColors = PreserveColors,
+        Scales = Scales is null ? null : Ints(Scales, "--scales"),
+        ContentLayers = ContentLayers is null ? null : WeightedLayer.ParseList(ContentLayers),
+        StyleLayers = StyleLayers is null ? null : WeightedLayer.ParseList(StyleLayers),
+        Smoothing = Smoothing?.ToLowerInvariant() switch
+        {
+            null => null,
+            "none" => ActivationSmoothing.None,
+            "softmax" or "swag" => ActivationSmoothing.Softmax,
+            _ => throw new MLStyleException($"invalid --smoothing '{Smoothing}': use none or softmax"),
+        },
+        Tolerance = Float(Tolerance, "--tolerance")!.Value,
+    };
+
+    static float? Float(string? s, string option) =>
+        s is null ? null
+        : float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && float.IsFinite(v) ? v
+        : throw new MLStyleException($"invalid {option} '{s}': expected a number");
+}

@@ -1,0 +1,234 @@
+using System.Globalization;
+using MLStyle.Backbones;
+using MLStyle.Imaging;
+using MLStyle.Onnx;
+
+namespace MLStyle.Engines;
+
+/// <summary>
+/// The constants of the pre-flight model. The defaults were fitted on ResNet18 runs on 2 CPU cores
+/// (<c>docs/benchmarks.md</c> gives the runs and the fit); other machines and backbones are off by a constant factor.
+/// </summary>
+public sealed record PreflightCalibration
+{
+    /// <summary>The process before any model work: .NET, ONNX Runtime, SkiaSharp, the embedded model file (default 390 MiB).</summary>
+    public long BaseBytes { get; init; } = 390L << 20;
+
+    /// <summary>Bytes held per byte of the pruned trunk's weights: the graph, its gradient graph and two sessions (default 5.5).</summary>
+    public double WeightFactor { get; init; } = 5.5;
+
+    /// <summary>
+    /// Bytes held per pixel of the working image whatever the layers (default 1100): the input-sized and first-convolution
+    /// tensors of the forward and backward passes, their scratch buffers, and the arena's growth.
+    /// </summary>
+    public double PixelBytes { get; init; } = 1100;
+
+    /// <summary>Bytes held per byte of forward activations of the trunk's named layers beyond that (default 1.5).</summary>
+    public double ActivationFactor { get; init; } = 1.5;
+
+    /// <summary>Seconds of one loss + gradient evaluation per work unit (Σ over the trunk's layers of channels² × pixels / stride²; default 4e-10).</summary>
+    public double SecondsPerWorkUnit { get; init; } = 4e-10;
+
+    /// <summary>Fixed seconds per iteration (optimiser step, session call overhead; default 5 ms).</summary>
+    public double SecondsPerIteration { get; init; } = 0.005;
+
+    /// <summary>Seconds to set up one scale of one image: graph building, differentiation, sessions, targets (default 0.6 s).</summary>
+    public double SetupSeconds { get; init; } = 0.6;
+
+    /// <summary>The fitted defaults.</summary>
+    public static PreflightCalibration Default { get; } = new();
+}
+
+/// <summary>The estimated peak memory and time of one style transfer (of one worker's image).</summary>
+/// <param name="Width">Width of the largest scale.</param>
+/// <param name="Height">Height of the largest scale.</param>
+/// <param name="Optimizer">The optimiser.</param>
+/// <param name="History">The L-BFGS history (0 for Adam).</param>
+/// <param name="BaseBytes">The process before model work.</param>
+/// <param name="WeightBytes">Weights of the pruned trunk, times their copies.</param>
+/// <param name="ActivationBytes">Activations, gradients and per-pixel buffers of the largest scale.</param>
+/// <param name="OptimizerBytes">Optimiser state: L-BFGS (2·history + 3)·n floats, Adam 3·n floats, n = 3·W·H.</param>
+/// <param name="ImageBytes">Content, style and working images.</param>
+/// <param name="Setup">Graph building, sessions and targets, all scales.</param>
+/// <param name="Iterating">All iterations of all scales.</param>
+public sealed record PreflightEstimate(
+    int Width, int Height, string Optimizer, int History,
+    long BaseBytes, long WeightBytes, long ActivationBytes, long OptimizerBytes, long ImageBytes,
+    TimeSpan Setup, TimeSpan Iterating)
+{
+    /// <summary>The memory of one worker's image, without <see cref="BaseBytes"/>.</summary>
+    public long WorkerBytes => WeightBytes + ActivationBytes + OptimizerBytes + ImageBytes;
+
+    /// <summary>The estimated peak working set of a process running one image.</summary>
+    public long PeakBytes => BaseBytes + WorkerBytes;
+
+    /// <summary>The estimated time of one image.</summary>
+    public TimeSpan Time => Setup + Iterating;
+
+    /// <summary>The estimated peak working set of a process running <paramref name="workers"/> images at once.</summary>
+    public long PeakBytesWith(int workers) => BaseBytes + Math.Max(1, workers) * WorkerBytes;
+}
+
+/// <summary>What <see cref="Preflight.Plan"/> decided.</summary>
+/// <param name="Options">The options to run: the requested ones, or a fallback that fits.</param>
+/// <param name="Estimate">The estimate of <see cref="Options"/>.</param>
+/// <param name="Requested">The estimate of the requested options.</param>
+/// <param name="LimitBytes">The memory limit planned against.</param>
+/// <param name="Fallback">A one-line description of the fallback, or null when the request fits.</param>
+public sealed record PreflightPlan(StyleTransferOptions Options, PreflightEstimate Estimate, PreflightEstimate Requested, long LimitBytes, string? Fallback);
+
+/// <summary>Thrown when a job would need more memory than the limit, even after the fallbacks.</summary>
+public sealed class MemoryLimitException(string message) : MLStyleException(message);
+
+/// <summary>
+/// Pre-flight estimates of style transfer: peak memory and time from the image size, the layers, the optimiser and its
+/// history, by a simple calibrated model (<see cref="PreflightCalibration"/>), and plans that fall back to a shorter L-BFGS
+/// history, then to Adam, rather than run out of memory.
+/// </summary>
+public static class Preflight
+{
+    /// <summary>The smallest L-BFGS history a fallback goes down to before switching to Adam.</summary>
+    public const int MinimumFallbackHistory = 5;
+
+    /// <summary>The machine's memory available to this process (<see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>: physical memory or the container limit).</summary>
+    public static long AvailableMemoryBytes() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+
+    /// <summary>Estimates one style transfer of a <paramref name="contentWidth"/>×<paramref name="contentHeight"/> content image.</summary>
+    /// <param name="backbone">The backbone.</param>
+    /// <param name="options">The options (validated here).</param>
+    /// <param name="contentWidth">Width of the content image as loaded (orientation applied).</param>
+    /// <param name="contentHeight">Height of the content image as loaded.</param>
+    /// <param name="styleCount">Number of style images.</param>
+    /// <param name="calibration">The model's constants (default <see cref="PreflightCalibration.Default"/>).</param>
+    public static PreflightEstimate Estimate(Backbone backbone, StyleTransferOptions options, int contentWidth, int contentHeight,
+        int styleCount = 1, PreflightCalibration? calibration = null)
+    {
+        ArgumentNullException.ThrowIfNull(backbone);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate(styleCount);
+        var c = calibration ?? PreflightCalibration.Default;
+        var spec = StyleObjectiveSpecFor(backbone, options);
+        var used = spec.ContentLayers.Concat(spec.StyleLayers).Select(l => backbone.Layer(l.Layer)).ToList();
+        int deepest = used.Max(l => IndexOf(backbone, l));
+        var trunkLayers = deepest >= 0 ? backbone.Layers.Take(deepest + 1).ToList() : used;
+        long weights = WeightBytes(backbone, used);
+
+        long peakActivations = 0, peakOptimizer = 0, peakImages = 0;
+        int maxW = 0, maxH = 0;
+        double iterSeconds = 0;
+        foreach (var scale in options.EffectiveScales)
+        {
+            var (w, h) = ImageIO.SizeForLongSide(contentWidth, contentHeight, scale);
+            long n = 3L * w * h;
+            long activations = 0;
+            double work = 0;
+            foreach (var l in trunkLayers)
+            {
+                int s = Math.Max(1, l.Stride);
+                long cells = (long)Math.Ceiling(w / (double)s) * (long)Math.Ceiling(h / (double)s);
+                long ch = Math.Max(1, l.Channels);
+                activations += ch * cells * sizeof(float);
+                work += (double)ch * ch * cells;
+            }
+            long optimizer = options.Optimizer == "lbfgs" ? (2L * options.LbfgsHistory + 3) * n * sizeof(float) : 3L * n * sizeof(float);
+            var (sw, sh) = ImageIO.SizeForLongSide(contentWidth, contentHeight, Math.Max(16, (int)Math.Round(scale * options.StyleScale)));
+            long images = (5L * n + 3L * styleCount * Math.Max((long)sw * sh, (long)sh * sw)) * sizeof(float) + 3L * contentWidth * contentHeight * sizeof(float);
+            long act = (long)(activations * c.ActivationFactor + (double)w * h * c.PixelBytes);
+            if (act + optimizer + images > peakActivations + peakOptimizer + peakImages)
+                (peakActivations, peakOptimizer, peakImages, maxW, maxH) = (act, optimizer, images, w, h);
+            iterSeconds += options.Iterations * (c.SecondsPerIteration + work * c.SecondsPerWorkUnit);
+        }
+        return new PreflightEstimate(maxW, maxH, options.Optimizer, options.Optimizer == "lbfgs" ? options.LbfgsHistory : 0,
+            c.BaseBytes, (long)(weights * c.WeightFactor), peakActivations, peakOptimizer, peakImages,
+            TimeSpan.FromSeconds(c.SetupSeconds * options.EffectiveScales.Count), TimeSpan.FromSeconds(iterSeconds));
+    }
+
+    /// <summary>
+    /// Plans a run against a memory limit: the requested options when they fit; else the longest L-BFGS history that fits
+    /// (halving, down to <see cref="MinimumFallbackHistory"/>); else Adam; else a <see cref="MemoryLimitException"/>.
+    /// </summary>
+    /// <param name="backbone">The backbone.</param>
+    /// <param name="options">The requested options.</param>
+    /// <param name="contentWidth">Width of the (largest) content image.</param>
+    /// <param name="contentHeight">Height of the (largest) content image.</param>
+    /// <param name="limitBytes">The memory the process may use (see <see cref="AvailableMemoryBytes"/>).</param>
+    /// <param name="workers">Images processed at once (each holds its own activations and optimiser state).</param>
+    /// <param name="styleCount">Number of style images.</param>
+    /// <param name="calibration">The model's constants.</param>
+    /// <exception cref="MemoryLimitException">Even Adam does not fit.</exception>
+    public static PreflightPlan Plan(Backbone backbone, StyleTransferOptions options, int contentWidth, int contentHeight, long limitBytes,
+        int workers = 1, int styleCount = 1, PreflightCalibration? calibration = null)
+    {
+        var requested = Estimate(backbone, options, contentWidth, contentHeight, styleCount, calibration);
+        if (requested.PeakBytesWith(workers) <= limitBytes) return new PreflightPlan(options, requested, requested, limitBytes, null);
+        string need = $"needs about {Bytes(requested.PeakBytesWith(workers))}{(workers > 1 ? $" with {workers} workers" : "")}, above the limit of {Bytes(limitBytes)}";
+        if (options.Optimizer == "lbfgs")
+        {
+            for (int h = options.LbfgsHistory / 2; h >= MinimumFallbackHistory; h /= 2)
+            {
+                var o = options with { LbfgsHistory = h };
+                var e = Estimate(backbone, o, contentWidth, contentHeight, styleCount, calibration);
+                if (e.PeakBytesWith(workers) <= limitBytes)
+                    return new PreflightPlan(o, e, requested, limitBytes, $"L-BFGS with history {options.LbfgsHistory} {need}: using history {h} ({Bytes(e.PeakBytesWith(workers))})");
+            }
+            var adam = options with { Optimizer = "adam", LearningRate = null };
+            var ea = Estimate(backbone, adam, contentWidth, contentHeight, styleCount, calibration);
+            if (ea.PeakBytesWith(workers) <= limitBytes)
+                return new PreflightPlan(adam, ea, requested, limitBytes, $"L-BFGS {need} even with history {MinimumFallbackHistory}: using Adam ({Bytes(ea.PeakBytesWith(workers))})");
+            throw new MemoryLimitException($"a {requested.Width}x{requested.Height} image {need}, even with Adam ({Bytes(ea.PeakBytesWith(workers))}): use a smaller --size{(workers > 1 ? " or fewer --workers" : "")}, or raise --max-memory");
+        }
+        throw new MemoryLimitException($"a {requested.Width}x{requested.Height} image {need}: use a smaller --size{(workers > 1 ? " or fewer --workers" : "")}, or raise --max-memory");
+    }
+
+    /// <summary>Parses a memory size: a number of bytes, or with a unit K, M, G, T (binary: KiB, MiB, GiB, TiB) or KB, MB, GB, TB (decimal).</summary>
+    /// <exception cref="MLStyleException">Not a positive size.</exception>
+    public static long ParseBytes(string text)
+    {
+        var s = (text ?? "").Trim();
+        int i = 0;
+        while (i < s.Length && (char.IsDigit(s[i]) || s[i] == '.')) i++;
+        var unit = s[i..].Trim().ToUpperInvariant();
+        double mult = unit switch
+        {
+            "" or "B" => 1,
+            "K" or "KIB" => 1L << 10, "M" or "MIB" => 1L << 20, "G" or "GIB" => 1L << 30, "T" or "TIB" => 1L << 40,
+            "KB" => 1e3, "MB" => 1e6, "GB" => 1e9, "TB" => 1e12,
+            _ => double.NaN,
+        };
+        if (i == 0 || double.IsNaN(mult) || !double.TryParse(s[..i], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !(v > 0) || v * mult >= long.MaxValue)
+            throw new MLStyleException($"invalid memory size '{text}': use e.g. 4GiB, 512MB or a number of bytes");
+        return (long)(v * mult);
+    }
+
+    /// <summary>Bytes as a short human-readable size (MiB/GiB).</summary>
+    public static string Bytes(long b) =>
+        b >= 1L << 30 ? (b / (double)(1L << 30)).ToString("F2", CultureInfo.InvariantCulture) + " GiB"
+                      : (b / (double)(1L << 20)).ToString("F0", CultureInfo.InvariantCulture) + " MiB";
+
+    static Losses.StyleObjectiveSpec StyleObjectiveSpecFor(Backbone backbone, StyleTransferOptions o) =>
+        Losses.StyleObjectiveSpec.FromDefaults(backbone, o.ContentLayers, o.StyleLayers, o.ContentWeight, o.StyleWeight, o.TvWeight, o.Smoothing);
+
+    static int IndexOf(Backbone backbone, LayerInfo layer)
+    {
+        for (int i = 0; i < backbone.Layers.Count; i++)
+            if (backbone.Layers[i].Tensor == layer.Tensor) return i;
+        return -1;
+    }
+
+    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Backbone, Dictionary<string, long>> WeightCache = new();
+
+    /// <summary>Float bytes of the initializers of the trunk pruned to <paramref name="layers"/> (cached per backbone).</summary>
+    static long WeightBytes(Backbone backbone, IReadOnlyList<LayerInfo> layers)
+    {
+        var key = string.Join("|", layers.Select(l => l.Tensor).Distinct().OrderBy(t => t, StringComparer.Ordinal));
+        var cache = WeightCache.GetOrCreateValue(backbone);
+        lock (cache)
+        {
+            if (cache.TryGetValue(key, out var b)) return b;
+            var trunk = backbone.TrunkFor(layers);
+            b = trunk.Graph.Initializer.Sum(t => TensorProtos.Count(t)) * sizeof(float);
+            cache[key] = b;
+            return b;
+        }
+    }
+}

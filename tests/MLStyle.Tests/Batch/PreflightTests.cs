@@ -1,0 +1,95 @@
+#nullable enable
+using MLStyle.Backbones;
+using MLStyle.Engines;
+using MLStyle.Losses;
+
+namespace MLStyle.Tests.Batch;
+
+public sealed class PreflightTests
+{
+    static readonly Lazy<Backbone> ResNet = new(() => BackboneFactory.ResNet18());
+    static readonly StyleTransferOptions Options = new() { Size = 512, Iterations = 100 };
+
+    [Fact]
+    public void MemoryAndTimeGrowWithSizeDepthAndHistory()
+    {
+        var b = ResNet.Value;
+        var small = Preflight.Estimate(b, Options with { Size = 256 }, 600, 400);
+        var large = Preflight.Estimate(b, Options, 600, 400);
+        Assert.Equal((512, 341), (large.Width, large.Height));
+        Assert.True(large.ActivationBytes > 3.5 * small.ActivationBytes && large.ActivationBytes < 4.5 * small.ActivationBytes);
+        Assert.True(large.Iterating > 3 * small.Iterating);
+
+        // L-BFGS keeps 2·m·n floats of history (plus 3 working vectors), n = 3·W·H.
+        long n = 3L * 512 * 341;
+        Assert.Equal((2L * 100 + 3) * n * 4, large.OptimizerBytes);
+        var adam = Preflight.Estimate(b, Options with { Optimizer = "adam" }, 600, 400);
+        Assert.Equal(3L * n * 4, adam.OptimizerBytes);
+        Assert.Equal(0, adam.History);
+
+        var shallow = Preflight.Estimate(b, Options with { ContentLayers = [new("conv1", 1)], StyleLayers = [new("conv1", 1)] }, 600, 400);
+        Assert.True(shallow.ActivationBytes < large.ActivationBytes);
+        Assert.True(shallow.WeightBytes < large.WeightBytes / 10);
+        Assert.True(shallow.Iterating < large.Iterating);
+
+        // Coarse to fine: the peak is the largest scale's; the time adds up.
+        var scales = Preflight.Estimate(b, Options with { Scales = [256, 512] }, 600, 400);
+        Assert.Equal(large.PeakBytes, scales.PeakBytes);
+        Assert.True(scales.Time > large.Time);
+        Assert.Equal(large.BaseBytes + 2 * large.WorkerBytes, large.PeakBytesWith(2));
+    }
+
+    [Fact]
+    public void PlanKeepsTheRequestWhenItFitsThenShortensTheHistoryThenSwitchesToAdamThenRefuses()
+    {
+        var b = ResNet.Value;
+        var full = Preflight.Estimate(b, Options, 512, 512);
+        var fits = Preflight.Plan(b, Options, 512, 512, full.PeakBytes);
+        Assert.Null(fits.Fallback);
+        Assert.Same(Options, fits.Options);
+
+        // Just below the request: the longest history (halving) that fits.
+        var shorter = Preflight.Plan(b, Options, 512, 512, full.PeakBytes - 1);
+        Assert.Equal(50, shorter.Options.LbfgsHistory);
+        Assert.Equal("lbfgs", shorter.Options.Optimizer);
+        Assert.Contains("using history 50", shorter.Fallback);
+        Assert.True(shorter.Estimate.PeakBytes <= full.PeakBytes - 1);
+
+        var h6 = Preflight.Estimate(b, Options with { LbfgsHistory = 6 }, 512, 512);
+        var adamEstimate = Preflight.Estimate(b, Options with { Optimizer = "adam" }, 512, 512);
+        Assert.True(adamEstimate.PeakBytes < h6.PeakBytes);
+        var adam = Preflight.Plan(b, Options, 512, 512, adamEstimate.PeakBytes);
+        Assert.Equal("adam", adam.Options.Optimizer);
+        Assert.Null(adam.Options.LearningRate); // Adam's own default, not L-BFGS's
+        Assert.Contains("using Adam", adam.Fallback);
+
+        var refused = Assert.Throws<MemoryLimitException>(() => Preflight.Plan(b, Options, 512, 512, adamEstimate.PeakBytes - 1));
+        Assert.Contains("smaller --size", refused.Message);
+        Assert.DoesNotContain("\n", refused.Message);
+
+        // Two workers need two images' worth of memory.
+        Assert.Throws<MemoryLimitException>(() => Preflight.Plan(b, Options with { Optimizer = "adam" }, 512, 512, adamEstimate.PeakBytes, workers: 2));
+    }
+
+    [Theory]
+    [InlineData("512MiB", 512L << 20)]
+    [InlineData("2G", 2L << 30)]
+    [InlineData("1.5GiB", 3L << 29)]
+    [InlineData("300MB", 300_000_000L)]
+    [InlineData("123456", 123456L)]
+    public void ParsesMemorySizes(string text, long bytes) => Assert.Equal(bytes, Preflight.ParseBytes(text));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("lots")]
+    [InlineData("-1G")]
+    [InlineData("0")]
+    [InlineData("12 parsecs")]
+    public void RefusesBadMemorySizes(string text) => Assert.Throws<MLStyleException>(() => Preflight.ParseBytes(text));
+
+    [Fact]
+    public void AvailableMemoryIsTheMachines()
+    {
+        Assert.True(Preflight.AvailableMemoryBytes() > 256L << 20);
+    }
+}
