@@ -178,7 +178,7 @@ public static class BatchCli
                 unreadable++;
             }
         }
-        Console.WriteLine($"batch: {items.Count} images, {unreadable} of them unreadable (they would fail); estimated total time ~{Cli.Output.Duration(total)} " +
+        Console.WriteLine($"batch: {items.Count} images, {unreadable} of them with unreadable headers (they would fail); estimated total time ~{Cli.Output.Duration(total)} " +
                           $"with {s.Workers} worker{(s.Workers == 1 ? "" : "s")} sharing the machine; outputs in {Path.GetFullPath(s.Output)}");
     }
 
