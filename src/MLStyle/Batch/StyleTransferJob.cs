@@ -57,7 +57,11 @@ public sealed class StyleTransferJob : IImageJob
     public string ModelHash => _backbone.Hash;
 
     /// <inheritdoc />
-    public IImageJobWorker CreateWorker(SessionSettings settings) => new Worker(new StyleTransferEngine(_backbone, settings), _styles, _options);
+    public IImageJobWorker CreateWorker(SessionSettings settings)
+    {
+        var cache = new StyleTransferCache();
+        return new Worker(new StyleTransferEngine(_backbone, settings) { Cache = cache }, cache, _styles, _options);
+    }
 
     static JsonObject Describe(StyleObjectiveSpec spec, StyleTransferOptions o, IReadOnlyList<string> styleHashes)
     {
@@ -87,7 +91,7 @@ public sealed class StyleTransferJob : IImageJob
         };
     }
 
-    sealed class Worker(StyleTransferEngine engine, IReadOnlyList<ImageTensor> styles, StyleTransferOptions options) : IImageJobWorker
+    sealed class Worker(StyleTransferEngine engine, StyleTransferCache cache, IReadOnlyList<ImageTensor> styles, StyleTransferOptions options) : IImageJobWorker
     {
         public ImageJobResult Run(ImageTensor input, IProgress<double>? progress, CancellationToken cancel)
         {
@@ -108,7 +112,7 @@ public sealed class StyleTransferJob : IImageJob
             return new ImageJobResult(r.Image, losses, curves, r.Iterations, r.Elapsed, r.PeakMemoryBytes, r.Diverged, r.StopReason);
         }
 
-        public void Dispose() { }
+        public void Dispose() => cache.Dispose();
     }
 
     sealed class Reporter(Action<StyleProgress> report) : IProgress<StyleProgress>

@@ -43,11 +43,11 @@ public sealed record PreflightCalibration
 /// <param name="Width">Width of the largest scale.</param>
 /// <param name="Height">Height of the largest scale.</param>
 /// <param name="Optimizer">The optimiser.</param>
-/// <param name="History">The L-BFGS history (0 for Adam).</param>
+/// <param name="History">The L-BFGS history size (0 for Adam).</param>
 /// <param name="BaseBytes">The process before model work.</param>
 /// <param name="WeightBytes">Weights of the pruned trunk, times their copies.</param>
 /// <param name="ActivationBytes">Activations, gradients and per-pixel buffers of the largest scale.</param>
-/// <param name="OptimizerBytes">Optimiser state: L-BFGS (2·history + 3)·n floats, Adam 3·n floats, n = 3·W·H.</param>
+/// <param name="OptimizerBytes">Optimiser state: L-BFGS (2·m + 3)·n floats with m = min(history, iterations), Adam 3·n floats, n = 3·W·H.</param>
 /// <param name="ImageBytes">Content, style and working images.</param>
 /// <param name="Setup">Graph building, sessions and targets, all scales.</param>
 /// <param name="Iterating">All iterations of all scales.</param>
@@ -130,7 +130,8 @@ public static class Preflight
                 activations += ch * cells * sizeof(float);
                 work += (double)ch * ch * cells;
             }
-            long optimizer = options.Optimizer == "lbfgs" ? (2L * options.LbfgsHistory + 3) * n * sizeof(float) : 3L * n * sizeof(float);
+            // L-BFGS buffers are allocated uninitialised: history pairs beyond the iteration count are never touched.
+            long optimizer = options.Optimizer == "lbfgs" ? (2L * EffectiveHistory(options) + 3) * n * sizeof(float) : 3L * n * sizeof(float);
             var (sw, sh) = ImageIO.SizeForLongSide(contentWidth, contentHeight, Math.Max(16, (int)Math.Round(scale * options.StyleScale)));
             long images = (5L * n + 3L * styleCount * Math.Max((long)sw * sh, (long)sh * sw)) * sizeof(float) + 3L * contentWidth * contentHeight * sizeof(float);
             long act = (long)(activations * c.ActivationFactor + (double)w * h * c.PixelBytes);
@@ -164,7 +165,7 @@ public static class Preflight
         string need = $"needs about {Bytes(requested.PeakBytesWith(workers))}{(workers > 1 ? $" with {workers} workers" : "")}, above the limit of {Bytes(limitBytes)}";
         if (options.Optimizer == "lbfgs")
         {
-            for (int h = options.LbfgsHistory / 2; h >= MinimumFallbackHistory; h /= 2)
+            for (int h = EffectiveHistory(options) / 2; h >= MinimumFallbackHistory; h /= 2)
             {
                 var o = options with { LbfgsHistory = h };
                 var e = Estimate(backbone, o, contentWidth, contentHeight, styleCount, calibration);
@@ -204,6 +205,9 @@ public static class Preflight
     public static string Bytes(long b) =>
         b >= 1L << 30 ? (b / (double)(1L << 30)).ToString("F2", CultureInfo.InvariantCulture) + " GiB"
                       : (b / (double)(1L << 20)).ToString("F0", CultureInfo.InvariantCulture) + " MiB";
+
+    /// <summary>The L-BFGS history pairs a run fills: the history size, or fewer when a scale has fewer iterations.</summary>
+    public static int EffectiveHistory(StyleTransferOptions options) => Math.Max(1, Math.Min(options.LbfgsHistory, options.Iterations));
 
     static Losses.StyleObjectiveSpec StyleObjectiveSpecFor(Backbone backbone, StyleTransferOptions o) =>
         Losses.StyleObjectiveSpec.FromDefaults(backbone, o.ContentLayers, o.StyleLayers, o.ContentWeight, o.StyleWeight, o.TvWeight, o.Smoothing);

@@ -121,6 +121,12 @@ public sealed class StyleTransferEngine
     /// <summary>Save a snapshot every N iterations (0: never).</summary>
     public int SnapshotEvery { get; init; }
 
+    /// <summary>
+    /// Reuses sessions and style targets across runs (default null: every run builds its own). Set it when one engine
+    /// stylises many images with the same styles and options, as a batch worker does; the caller owns and disposes it.
+    /// </summary>
+    public StyleTransferCache? Cache { get; init; }
+
     /// <summary>Builds the objective specification for these options.</summary>
     public StyleObjectiveSpec Spec(StyleTransferOptions o) =>
         StyleObjectiveSpec.FromDefaults(_backbone, o.ContentLayers, o.StyleLayers, o.ContentWeight, o.StyleWeight, o.TvWeight, o.Smoothing);
@@ -136,7 +142,10 @@ public sealed class StyleTransferEngine
         var history = new List<LossRecord>();
         var blend = Normalise(options.StyleBlend ?? Enumerable.Repeat(1f, styles.Count).ToList());
 
-        using var targetSession = new OnnxSession(StyleObjective.BuildTargetModel(spec), _settings);
+        var cache = Cache;
+        cache?.Prepare(spec, _settings);
+        using var ownedTargets = cache is null ? new OnnxSession(StyleObjective.BuildTargetModel(spec), _settings) : null;
+        var targetSession = ownedTargets ?? cache!.TargetSession();
         ImageTensor? current = null;
         LossRecord? initial = null, last = null;
         bool diverged = false;
@@ -153,10 +162,14 @@ public sealed class StyleTransferEngine
 
             // Targets: content features of the scaled content; blended Gram matrices of the styles.
             var contentTargets = targetSession.Run(Inputs(contentScaled), Enumerable.Range(0, spec.ContentLayers.Count).Select(StyleObjective.ContentTarget).ToList());
-            var styleTargets = BlendedGrams(targetSession, spec, styles, blend, (int)Math.Max(16, Math.Round(scales[stage] * options.StyleScale)));
+            int styleSide = (int)Math.Max(16, Math.Round(scales[stage] * options.StyleScale));
+            var styleTargets = cache?.StyleTargets(styles, blend, styleSide) is { } cached ? cached
+                : BlendedGrams(targetSession, spec, styles, blend, styleSide);
+            cache?.KeepStyleTargets(styles, blend, styleSide, styleTargets);
 
-            var lossModel = StyleObjective.BuildLossModel(spec, w, h, Enumerable.Range(0, spec.ContentLayers.Count).Select(i => contentTargets[StyleObjective.ContentTarget(i)].Shape).ToList());
-            using var session = new OnnxSession(lossModel, _settings);
+            var contentShapes = Enumerable.Range(0, spec.ContentLayers.Count).Select(i => contentTargets[StyleObjective.ContentTarget(i)].Shape).ToList();
+            using var ownedSession = cache is null ? new OnnxSession(StyleObjective.BuildLossModel(spec, w, h, contentShapes), _settings) : null;
+            var session = ownedSession ?? cache!.LossSession(w, h, contentShapes);
             var x = current.Data;
             var grad = new float[x.Length];
             var scalars = new[] { new float[1], new float[1], new float[1], new float[1] };

@@ -23,6 +23,8 @@ public sealed class PreflightTests
         // L-BFGS keeps 2·m·n floats of history (plus 3 working vectors), n = 3·W·H.
         long n = 3L * 512 * 341;
         Assert.Equal((2L * 100 + 3) * n * 4, large.OptimizerBytes);
+        // Only as many pairs as iterations are ever filled (the buffers are allocated uninitialised).
+        Assert.Equal((2L * 10 + 3) * n * 4, Preflight.Estimate(b, Options with { Iterations = 10 }, 600, 400).OptimizerBytes);
         var adam = Preflight.Estimate(b, Options with { Optimizer = "adam" }, 600, 400);
         Assert.Equal(3L * n * 4, adam.OptimizerBytes);
         Assert.Equal(0, adam.History);

@@ -68,6 +68,27 @@ public sealed class StyleBatchTests : IDisposable
     }
 
     [Fact]
+    public void CachedSessionsGiveTheSameImagesAsFreshOnes()
+    {
+        var style = ImageIO.Load(Corpus.Write(_dir.Path, "style.png", Corpus.Photo(32, 32, 99)));
+        var a = ImageIO.Load(Corpus.Write(_dir.Path, "a.png", Corpus.Photo(40, 30, 1)));
+        var b = ImageIO.Load(Corpus.Write(_dir.Path, "b.png", Corpus.Photo(40, 30, 2)));
+        var c = ImageIO.Load(Corpus.Write(_dir.Path, "c.png", Corpus.Photo(30, 40, 3)));
+        var settings = new SessionSettings { Threads = 1 };
+        var fresh = new StyleTransferEngine(BackboneFactory.ResNet18(), settings);
+        using var cache = new StyleTransferCache();
+        var cached = new StyleTransferEngine(BackboneFactory.ResNet18(), settings) { Cache = cache };
+        foreach (var img in new[] { a, b, c, a })
+        {
+            var expected = fresh.Run(img, [style], Tiny).Image;
+            var actual = cached.Run(img, [style], Tiny).Image;
+            Assert.Equal((expected.Width, expected.Height), (actual.Width, actual.Height));
+            for (int i = 0; i < expected.Data.Length; i++) Assert.Equal(expected.Data[i], actual.Data[i], 0.01f);
+        }
+        Assert.Equal(3, cache.LossSessionsBuilt); // a and b share one; c (portrait) and a again need new ones
+    }
+
+    [Fact]
     public void DivergingImageFailsWithoutStoppingTheBatch()
     {
         Corpus.Write(In, "a.png", Corpus.Photo(32, 32, 1));
