@@ -194,9 +194,15 @@ public static class BatchCli
             Resume = !s.Force,
             ThumbnailSize = s.Report is null ? 0 : 160,
         });
+        // In logs each failure is a line as it happens; on a terminal they are listed under the finished progress bar
+        // (lines written while the bar redraws would be garbled when they wrap).
+        var deferred = new List<string>();
         runner.ItemCompleted += o =>
         {
-            if (o.Status == ManifestStatus.Failed) Cli.Output.Info($"failed: {o.Item.RelativePath}: {o.Entry.Error}");
+            if (o.Status != ManifestStatus.Failed) return;
+            var line = $"failed: {o.Item.RelativePath}: {o.Entry.Error}";
+            if (Cli.Output.Interactive) deferred.Add(line);
+            else Cli.Output.Info(line);
         };
         var summary = IterationProgress.Run("batch", report =>
         {
@@ -205,6 +211,8 @@ public static class BatchCli
             return runner.Run(items, cancel);
         });
 
+        deferred.Sort(StringComparer.Ordinal);
+        foreach (var line in deferred) Cli.Output.Info(line);
         if (s.Report is not null)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(s.Report))!);
