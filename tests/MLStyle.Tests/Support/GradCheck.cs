@@ -27,7 +27,7 @@ public static class GradCheck
     /// of sum(Y ⊙ seed). Returns the worst relative error found; asserts it is below <paramref name="tolerance"/>.
     /// </summary>
     public static double Check(ModelProto model, string y, IReadOnlyDictionary<string, FloatTensor> inputs, IReadOnlyList<string> wrt,
-        double h = 1e-2, double tolerance = 2e-2, int maxCoords = 40, int seed = 1, DifferentiationOptions? options = null)
+        double h = 1e-2, double tolerance = 2e-2, int maxCoords = 40, int seed = 1, DifferentiationOptions? options = null, double floorFraction = 1e-2)
     {
         var gradModel = Differentiator.Differentiate(model, y, wrt, options);
         using var fwd = new OnnxSession(model);
@@ -38,7 +38,9 @@ public static class GradCheck
         var seedT = FloatTensor.Of(Random(seed + 1000, y0.Data.Length), y0.Shape);
         var gin = new Dictionary<string, FloatTensor>(inputs) { [y + "_seed"] = seedT };
         var outs = gsess.Run(gin, wrt.Select(w => w + "_grad").Prepend(y).ToList());
-        Assert.Equal(y0.Data, outs[y].Data);
+        // The gradient model computes Y itself; ONNX Runtime may fuse its nodes differently, so allow float rounding.
+        double yScale = y0.Data.Select(v => Math.Abs((double)v)).DefaultIfEmpty(0).Max();
+        for (int i = 0; i < y0.Data.Length; i++) Assert.True(Math.Abs(y0.Data[i] - outs[y].Data[i]) <= 1e-5 * Math.Max(1, yScale), $"Y[{i}]: {y0.Data[i]} vs {outs[y].Data[i]}");
 
         double worst = 0;
         var rng = new Random(seed);
@@ -54,12 +56,43 @@ public static class GradCheck
             {
                 double num = Numeric(fwd, inputs, w, j, y, seedT, h);
                 double ana = grad.Data[j];
-                double err = Math.Abs(num - ana) / Math.Max(1e-2 * Math.Max(gradScale, 1e-3), Math.Max(Math.Abs(num), Math.Abs(ana)));
+                double err = Math.Abs(num - ana) / Math.Max(floorFraction * Math.Max(gradScale, 1e-3), Math.Max(Math.Abs(num), Math.Abs(ana)));
                 if (err > worst) worst = err;
                 Assert.True(err < tolerance, $"d{y}/d{w}[{j}]: analytic {ana:G6}, numeric {num:G6} (rel err {err:G3}, grad scale {gradScale:G3})");
             }
         }
         return worst;
+    }
+
+    /// <summary>
+    /// Compares the analytic directional derivative ⟨∂f/∂x, v⟩ with a central difference along a random direction v, where
+    /// f = sum(Y ⊙ seed). Robust on networks with many kinks. Returns the relative error.
+    /// </summary>
+    public static double CheckDirectional(ModelProto model, string y, IReadOnlyDictionary<string, FloatTensor> inputs, string wrt,
+        double h = 1e-2, double tolerance = 1e-2, int seed = 3)
+    {
+        var gradModel = Differentiator.Differentiate(model, y, new[] { wrt });
+        using var fwd = new OnnxSession(model);
+        using var gsess = new OnnxSession(gradModel);
+        var y0 = fwd.Run(inputs, new[] { y })[y];
+        var seedT = FloatTensor.Of(Random(seed + 1000, y0.Data.Length), y0.Shape);
+        var grad = gsess.Run(new Dictionary<string, FloatTensor>(inputs) { [y + "_seed"] = seedT }, new[] { wrt + "_grad" })[wrt + "_grad"].Data;
+        var x = inputs[wrt];
+        var v = Random(seed, x.Data.Length);
+        double analytic = 0;
+        for (int i = 0; i < v.Length; i++) analytic += (double)grad[i] * v[i];
+        double Eval(double t)
+        {
+            var d = x.Data.Select((xv, i) => (float)(xv + t * v[i])).ToArray();
+            var yv = fwd.Run(new Dictionary<string, FloatTensor>(inputs) { [wrt] = new FloatTensor(d, x.Shape) }, new[] { y })[y].Data;
+            double s = 0;
+            for (int i = 0; i < yv.Length; i++) s += (double)yv[i] * seedT.Data[i];
+            return s;
+        }
+        double numeric = (Eval(h) - Eval(-h)) / (2 * h);
+        double err = Math.Abs(numeric - analytic) / Math.Max(Math.Abs(numeric), Math.Abs(analytic));
+        Assert.True(err < tolerance, $"directional derivative: analytic {analytic:G6}, numeric {numeric:G6} (rel err {err:G3})");
+        return err;
     }
 
     static double Numeric(OnnxSession fwd, IReadOnlyDictionary<string, FloatTensor> inputs, string w, int j, string y, FloatTensor seed, double h)
