@@ -22,41 +22,91 @@ public static class GradCheck
     }
 
     /// <summary>
-    /// Differentiates <paramref name="model"/>'s output <paramref name="y"/> w.r.t. the named graph inputs, then compares
-    /// every analytic gradient entry (or <paramref name="maxCoords"/> sampled entries per input) with a central difference
-    /// of sum(Y ⊙ seed). Returns the worst relative error found; asserts it is below <paramref name="tolerance"/>.
+    /// Distinct values in shuffled order: (k + ½)·<paramref name="gap"/> for k = −count/2 … count/2 − 1, so any two differ by at
+    /// least <paramref name="gap"/> and none is closer than gap/2 to zero. With gap &gt; 2h a finite-difference step never crosses
+    /// a kink of Relu or changes the arg-max of MaxPool.
+    /// </summary>
+    public static float[] Spaced(int seed, long count, float gap = 0.05f, float offset = 0f)
+    {
+        var a = new float[count];
+        for (long i = 0; i < count; i++) a[i] = offset + (i - count / 2 + 0.5f) * gap;
+        new Random(seed).Shuffle(a);
+        return a;
+    }
+
+    /// <summary>A random tensor of the given shape.</summary>
+    public static FloatTensor Tensor(int seed, long[] shape, float scale = 1f, float offset = 0f) =>
+        FloatTensor.Of(Random(seed, shape.Aggregate(1L, (a, b) => a * b), scale, offset), shape);
+
+    /// <summary>A tensor of <see cref="Spaced"/> values.</summary>
+    public static FloatTensor SpacedTensor(int seed, long[] shape, float gap = 0.05f, float offset = 0f) =>
+        FloatTensor.Of(Spaced(seed, shape.Aggregate(1L, (a, b) => a * b), gap, offset), shape);
+
+    /// <summary>
+    /// Differentiates <paramref name="model"/>'s output <paramref name="y"/> w.r.t. <paramref name="wrt"/> (graph inputs or
+    /// initializers), asserts that the gradient graph uses only standard opset-17 operators, then compares every analytic
+    /// gradient entry (or <paramref name="maxCoords"/> sampled entries per tensor) with a central difference of sum(Y ⊙ seed).
+    /// Returns the worst relative error found; asserts it is below <paramref name="tolerance"/>.
     /// </summary>
     public static double Check(ModelProto model, string y, IReadOnlyDictionary<string, FloatTensor> inputs, IReadOnlyList<string> wrt,
         double h = 1e-2, double tolerance = 2e-2, int maxCoords = 40, int seed = 1, DifferentiationOptions? options = null)
     {
         var gradModel = Differentiator.Differentiate(model, y, wrt, options);
-        using var fwd = new OnnxSession(model);
-        using var gsess = new OnnxSession(gradModel);
+        AssertStandardOnnx(gradModel);
+        return CheckWith(model, gradModel, y, new[] { inputs }, wrt, h, tolerance, maxCoords, seed);
+    }
 
-        // Shape of Y from a forward run; seed of the same shape.
-        var y0 = fwd.Run(inputs, new[] { y })[y];
-        var seedT = FloatTensor.Of(Random(seed + 1000, y0.Data.Length), y0.Shape);
-        var gin = new Dictionary<string, FloatTensor>(inputs) { [y + "_seed"] = seedT };
-        var outs = gsess.Run(gin, wrt.Select(w => w + "_grad").Prepend(y).ToList());
-        Assert.Equal(y0.Data, outs[y].Data);
-
-        double worst = 0;
-        var rng = new Random(seed);
+    /// <summary>
+    /// Like <see cref="Check"/> but with a gradient model built once and several input sets run through it
+    /// (for example even and odd spatial sizes through a model with symbolic dimensions).
+    /// </summary>
+    public static double CheckWith(ModelProto model, ModelProto gradModel, string y, IReadOnlyList<IReadOnlyDictionary<string, FloatTensor>> inputSets,
+        IReadOnlyList<string> wrt, double h = 1e-2, double tolerance = 2e-2, int maxCoords = 40, int seed = 1)
+    {
+        // Finite differences need every differentiated tensor to be a graph input of the forward model: promote initializers.
+        var fdModel = model.Clone();
+        var promoted = new Dictionary<string, FloatTensor>();
         foreach (var w in wrt)
         {
-            var grad = outs[w + "_grad"];
-            var x = inputs[w];
-            Assert.Equal(x.Shape, grad.Shape);
-            var coords = x.Data.Length <= maxCoords ? Enumerable.Range(0, x.Data.Length).ToArray()
-                : Enumerable.Range(0, maxCoords).Select(_ => rng.Next(x.Data.Length)).Distinct().ToArray();
-            double gradScale = grad.Data.Select(v => Math.Abs((double)v)).DefaultIfEmpty(0).Max();
-            foreach (var j in coords)
+            var init = fdModel.Graph.Initializer.FirstOrDefault(t => t.Name == w);
+            if (init is null) continue;
+            promoted[w] = FloatTensor.Of(TensorProtos.ToFloats(init), init.Dims.ToArray());
+            fdModel.Graph.Initializer.Remove(init);
+            if (fdModel.Graph.Input.All(i => i.Name != w))
+                fdModel.Graph.Input.Add(GraphBuilder.MakeValueInfo(w, ElementType.Float, init.Dims.ToArray(), null));
+        }
+        using var fwd = new OnnxSession(fdModel);
+        using var gsess = new OnnxSession(gradModel);
+        double worst = 0;
+        foreach (var inputs in inputSets)
+        {
+            var fdInputs = new Dictionary<string, FloatTensor>(inputs);
+            foreach (var (k, v) in promoted) fdInputs[k] = v;
+
+            // Shape of Y from a forward run; seed of the same shape.
+            var y0 = fwd.Run(fdInputs, new[] { y })[y];
+            var seedT = FloatTensor.Of(Random(seed + 1000, y0.Data.Length), y0.Shape);
+            var gin = new Dictionary<string, FloatTensor>(inputs) { [y + "_seed"] = seedT };
+            var outs = gsess.Run(gin, wrt.Select(w => w + "_grad").Prepend(y).ToList());
+            AssertClose(y0, outs[y], 1e-4, $"forward output '{y}' of the gradient model");
+
+            var rng = new Random(seed);
+            foreach (var w in wrt)
             {
-                double num = Numeric(fwd, inputs, w, j, y, seedT, h);
-                double ana = grad.Data[j];
-                double err = Math.Abs(num - ana) / Math.Max(1e-2 * Math.Max(gradScale, 1e-3), Math.Max(Math.Abs(num), Math.Abs(ana)));
-                if (err > worst) worst = err;
-                Assert.True(err < tolerance, $"d{y}/d{w}[{j}]: analytic {ana:G6}, numeric {num:G6} (rel err {err:G3}, grad scale {gradScale:G3})");
+                var grad = outs[w + "_grad"];
+                var x = fdInputs[w];
+                Assert.Equal(x.Shape, grad.Shape);
+                var coords = x.Data.Length <= maxCoords ? Enumerable.Range(0, x.Data.Length).ToArray()
+                    : Enumerable.Range(0, maxCoords).Select(_ => rng.Next(x.Data.Length)).Distinct().ToArray();
+                double gradScale = grad.Data.Select(v => Math.Abs((double)v)).DefaultIfEmpty(0).Max();
+                foreach (var j in coords)
+                {
+                    double num = Numeric(fwd, fdInputs, w, j, y, seedT, h);
+                    double ana = grad.Data[j];
+                    double err = Math.Abs(num - ana) / Math.Max(1e-2 * Math.Max(gradScale, 1e-3), Math.Max(Math.Abs(num), Math.Abs(ana)));
+                    if (err > worst) worst = err;
+                    Assert.True(err < tolerance, $"d{y}/d{w}[{j}] (shape [{string.Join(",", x.Shape)}]): analytic {ana:G6}, numeric {num:G6} (rel err {err:G3}, grad scale {gradScale:G3})");
+                }
             }
         }
         return worst;
@@ -79,6 +129,34 @@ public static class GradCheck
         return (Eval(hf) - Eval(-hf)) / (2 * h);
     }
 
+    /// <summary>Asserts equal shapes and values equal within <paramref name="rel"/> of the larger tensor's max magnitude.</summary>
+    public static void AssertClose(FloatTensor expected, FloatTensor actual, double rel, string what)
+    {
+        Assert.Equal(expected.Shape, actual.Shape);
+        double scale = Math.Max(1e-6, expected.Data.Concat(actual.Data).Select(v => Math.Abs((double)v)).DefaultIfEmpty(0).Max());
+        for (int i = 0; i < expected.Data.Length; i++)
+        {
+            double e = Math.Abs(expected.Data[i] - (double)actual.Data[i]) / scale;
+            Assert.True(e <= rel, $"{what}[{i}]: expected {expected.Data[i]:G6}, got {actual.Data[i]:G6} (rel err {e:G3} of max {scale:G3})");
+        }
+    }
+
+    /// <summary>Asserts that a model uses only the default ONNX domain at opset 17 (no contrib or custom operators).</summary>
+    public static void AssertStandardOnnx(ModelProto m)
+    {
+        Assert.All(m.OpsetImport, o => Assert.True(string.IsNullOrEmpty(o.Domain) || o.Domain == "ai.onnx", $"opset import of domain '{o.Domain}'"));
+        Assert.Equal(OnnxModels.TargetOpset, OnnxModels.Opset(m));
+        Assert.All(m.Graph.Node, n => Assert.True(string.IsNullOrEmpty(n.Domain), $"{n.OpType} node '{n.Name}' has domain '{n.Domain}'"));
+    }
+
+    /// <summary>Runs a gradient model (seed of ones unless given) and returns its outputs.</summary>
+    public static Dictionary<string, FloatTensor> RunGradient(ModelProto gradModel, string y, IReadOnlyDictionary<string, FloatTensor> inputs, FloatTensor seed)
+    {
+        using var s = new OnnxSession(gradModel);
+        var gin = new Dictionary<string, FloatTensor>(inputs) { [y + "_seed"] = seed };
+        return s.Run(gin);
+    }
+
     /// <summary>A one-node model: inputs declared with shapes, output "Y".</summary>
     public static ModelProto OneNode(string op, (string Name, long[] Shape)[] inputs, params (string, object)[] attrs) =>
         Build(b =>
@@ -92,6 +170,10 @@ public static class GradCheck
             return "Y";
         });
 
+    /// <summary>Adds a node named after its operator with the given inputs and attributes; returns its output.</summary>
+    public static string Op(this GraphBuilder b, string op, string[] inputs, params (string, object)[] attrs) =>
+        b.Node(op, inputs, null, attrs);
+
     /// <summary>Builds a model: the callback adds inputs and nodes and returns the output name.</summary>
     public static ModelProto Build(Func<GraphBuilder, string> body)
     {
@@ -101,7 +183,7 @@ public static class GradCheck
         return b.Model;
     }
 
-    /// <summary>Random inputs for every graph input of a model.</summary>
+    /// <summary>Random inputs for every graph input of a model (all dimensions must be fixed).</summary>
     public static Dictionary<string, FloatTensor> RandomInputs(ModelProto m, int seed = 7, float scale = 1f)
     {
         var d = new Dictionary<string, FloatTensor>();
