@@ -138,7 +138,8 @@ public static partial class GradientRules
         bool blockExact = ctm switch
         {
             "asymmetric" => nearest == "floor",
-            "half_pixel" or "pytorch_half_pixel" => true,
+            // Source index (x + ½)/k − ½ is never a half-integer for integer k, so rounding maps blocks of k; floor/ceil do not.
+            "half_pixel" or "pytorch_half_pixel" => nearest is "round_prefer_floor" or "round_prefer_ceil",
             _ => false,
         };
         if (!blockExact) throw c.Unsupported($"coordinate_transformation_mode '{ctm}' with nearest_mode '{nearest}' is not a block upscaling");
