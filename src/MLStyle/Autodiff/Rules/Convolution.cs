@@ -98,8 +98,8 @@ public static partial class GradientRules
                 return b.Node("ConvTranspose", new[] { dy, w }, "conv_dx", attrs.ToArray());
             }
         }
-        var ct = b.Node("ConvTranspose", new[] { dy, w }, "conv_dx", attrs.ToArray());
-        return b.FitSpatial(ct, x);
+        // Unknown sizes: crop only the leading padding and fit the end at run time (see BackToInput).
+        return BackToInput(b, dy, w, x, geo, geo.Group);
     }
 
     /// <summary>W'[g·Cig + ci, co, k…] = W[g·Cog + co, ci, flipped k…]: the kernel of the stride-1 input gradient as a Conv.</summary>

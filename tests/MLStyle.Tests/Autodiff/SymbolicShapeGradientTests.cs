@@ -1,0 +1,89 @@
+using MLStyle.Autodiff;
+using MLStyle.Onnx;
+using MLStyle.Runtime;
+using MLStyle.Tests.Support;
+using Onnx;
+
+namespace MLStyle.Tests.Autodiff;
+
+/// <summary>Models whose input has symbolic N, H and W: one gradient model must serve even and odd sizes.</summary>
+public class SymbolicShapeGradientTests
+{
+    static readonly long[] WShape = { 4, 3, 3, 3 };
+
+    static ModelProto Model() => GradCheck.Build(b =>
+    {
+        b.AddInput("X", ElementType.Float, new long[] { -1, 3, -1, -1 }, new[] { "N", "", "H", "W" });
+        b.AddInput("Wt", ElementType.Float, WShape);
+        b.AddInput("B", ElementType.Float, new long[] { 4 });
+        // Branch 1: strided conv, average pool with padding (count_include_pad 0), reflect pad, spatial mean.
+        var a = b.Node("Conv", new[] { "X", "Wt", "B" }, "conv", ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 1, 1 }));
+        var ap = b.Node("AveragePool", new[] { a }, "avg", ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 1, 1 }));
+        var pr = b.Pad(ap, new long[] { 0, 0, 1, 0, 0, 0, 0, 1 }, "reflect");
+        var ra = b.ReduceMean(pr, new long[] { 2, 3 }, keepdims: true);
+        // Branch 2: ResNet max pool, slice with negative and INT_MAX bounds, global average pool.
+        var mp = b.Node("MaxPool", new[] { "X" }, "maxpool", ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 1, 1 }));
+        var sl = b.Slice(mp, new long[] { 1, -100 }, new long[] { long.MaxValue, -1 }, new long[] { 2, 3 });
+        var gp = b.Node("GlobalAveragePool", new[] { sl }, "gap");
+        // Branch 3: stride-1 conv (flipped-kernel input gradient) and a mean without keepdims.
+        var c1 = b.Node("Conv", new[] { "X", "Wt" }, "conv1", ("pads", new long[] { 0, 1, 1, 0 }));
+        var r1 = b.Reshape(b.ReduceMean(c1, new long[] { 2, 3 }, keepdims: false), new long[] { -1, 4, 1, 1 });
+        return b.Node("Concat", new[] { ra, gp, r1 }, "Y", ("axis", 1L));
+    });
+
+    static Dictionary<string, FloatTensor> Inputs(long n, long h, long w) => new()
+    {
+        // Spaced values: the max-pool branch sees no near ties.
+        ["X"] = GradCheck.SpacedTensor((int)(n * 100 + h * 10 + w), new long[] { n, 3, h, w }, 0.05f),
+        ["Wt"] = GradCheck.Tensor(2, WShape, 0.3f),
+        ["B"] = GradCheck.Tensor(3, new long[] { 4 }, 0.3f),
+    };
+
+    [Fact]
+    public void SymbolicSpatialDims_OneGradientModelForEvenAndOddSizes()
+    {
+        var m = Model();
+        // Shape inference keeps H and W unknown all the way down.
+        var b = new GraphBuilder(m.Clone());
+        Assert.Equal(new long[] { -1, 4, -1, -1 }, b.Dims("conv"));
+        Assert.Equal(new long[] { -1, 3, -1, -1 }, b.Dims("maxpool"));
+
+        var grad = Differentiator.Differentiate(m, "Y", new[] { "X", "Wt", "B" });
+        GradCheck.AssertStandardOnnx(grad);
+        // The seed input is symbolic too, and the dynamic paths read shapes at run time.
+        var seed = grad.Graph.Input.Single(i => i.Name == "Y_seed");
+        Assert.Equal(4, seed.Type.TensorType.Shape.Dim.Count);
+        Assert.Contains(grad.Graph.Node, n => n.OpType == "Shape");
+
+        var sets = new[] { Inputs(1, 9, 11), Inputs(2, 8, 10), Inputs(1, 8, 7), Inputs(2, 11, 6) };
+        GradCheck.CheckWith(m, grad, "Y", sets, new[] { "X", "Wt", "B" }, maxCoords: 60);
+    }
+
+    [Fact]
+    public void SymbolicSpatialDims_InputGradientOnly()
+    {
+        var m = Model();
+        var grad = Differentiator.Differentiate(m, "Y", new[] { "X" });
+        GradCheck.AssertStandardOnnx(grad);
+        GradCheck.CheckWith(m, grad, "Y", new[] { Inputs(1, 10, 9), Inputs(1, 7, 12) }, new[] { "X" }, maxCoords: 80);
+    }
+
+    [Fact]
+    public void SymbolicSpatialDims_ResizeAndInstanceNorm()
+    {
+        // Johnson-style decoder piece on symbolic sizes: nearest ×2 upsampling, InstanceNormalization, stride-1 conv.
+        var m = GradCheck.Build(b =>
+        {
+            b.AddInput("X", ElementType.Float, new long[] { 1, 2, -1, -1 }, new[] { "", "", "H", "W" });
+            var up = b.Node("Resize", new[] { "X", "", b.Constant(new[] { 1f, 1f, 2f, 2f }, new long[] { 4 }, "scales") }, "up",
+                ("mode", "nearest"), ("coordinate_transformation_mode", "asymmetric"), ("nearest_mode", "floor"));
+            var w = b.Constant(GradCheck.Random(5, 3 * 2 * 9, 0.3f), new long[] { 3, 2, 3, 3 }, "w");
+            var c = b.Node("Conv", new[] { up, w }, "c", ("pads", new long[] { 1, 1, 1, 1 }));
+            var n = b.Node("InstanceNormalization", new[] { c, b.Constant(new[] { 1f, 0.5f, -1f }, new long[] { 3 }, "g"), b.Constant(new[] { 0f, 0.1f, 0.2f }, new long[] { 3 }, "beta") }, "in");
+            return b.Node("Tanh", new[] { n }, "Y");
+        });
+        var grad = Differentiator.Differentiate(m, "Y", new[] { "X" });
+        var sets = new[] { 5L, 6L }.Select(h => new Dictionary<string, FloatTensor> { ["X"] = GradCheck.Tensor((int)h, new long[] { 1, 2, h, h + 2 }) }).ToArray();
+        GradCheck.CheckWith(m, grad, "Y", sets, new[] { "X" }, maxCoords: 50);
+    }
+}
