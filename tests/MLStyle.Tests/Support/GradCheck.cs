@@ -49,11 +49,12 @@ public static class GradCheck
     /// Returns the worst relative error found; asserts it is below <paramref name="tolerance"/>.
     /// </summary>
     public static double Check(ModelProto model, string y, IReadOnlyDictionary<string, FloatTensor> inputs, IReadOnlyList<string> wrt,
-        double h = 1e-2, double tolerance = 2e-2, int maxCoords = 40, int seed = 1, DifferentiationOptions? options = null)
+        double h = 1e-2, double tolerance = 2e-2, int maxCoords = 40, int seed = 1, DifferentiationOptions? options = null,
+        bool relativeStep = false, bool kinks = false, IReadOnlyDictionary<string, double>? steps = null)
     {
         var gradModel = Differentiator.Differentiate(model, y, wrt, options);
         AssertStandardOnnx(gradModel);
-        return CheckWith(model, gradModel, y, new[] { inputs }, wrt, h, tolerance, maxCoords, seed);
+        return CheckWith(model, gradModel, y, new[] { inputs }, wrt, h, tolerance, maxCoords, seed, relativeStep, kinks, steps);
     }
 
     /// <summary>
@@ -61,7 +62,8 @@ public static class GradCheck
     /// (for example even and odd spatial sizes through a model with symbolic dimensions).
     /// </summary>
     public static double CheckWith(ModelProto model, ModelProto gradModel, string y, IReadOnlyList<IReadOnlyDictionary<string, FloatTensor>> inputSets,
-        IReadOnlyList<string> wrt, double h = 1e-2, double tolerance = 2e-2, int maxCoords = 40, int seed = 1)
+        IReadOnlyList<string> wrt, double h = 1e-2, double tolerance = 2e-2, int maxCoords = 40, int seed = 1,
+        bool relativeStep = false, bool kinks = false, IReadOnlyDictionary<string, double>? steps = null)
     {
         // Finite differences need every differentiated tensor to be a graph input of the forward model: promote initializers.
         var fdModel = model.Clone();
@@ -99,34 +101,66 @@ public static class GradCheck
                 var coords = x.Data.Length <= maxCoords ? Enumerable.Range(0, x.Data.Length).ToArray()
                     : Enumerable.Range(0, maxCoords).Select(_ => rng.Next(x.Data.Length)).Distinct().ToArray();
                 double gradScale = grad.Data.Select(v => Math.Abs((double)v)).DefaultIfEmpty(0).Max();
+                double Err(double num, double ana) =>
+                    Math.Abs(num - ana) / Math.Max(1e-2 * Math.Max(gradScale, 1e-3), Math.Max(Math.Abs(num), Math.Abs(ana)));
+                // A step relative to the tensor's scale (root mean square), e.g. for weights much smaller than the input.
+                // steps overrides the step of individual tensors (absolute).
+                double hw = steps is not null && steps.TryGetValue(w, out var hs) ? hs
+                    : relativeStep ? h * Math.Max(1e-3, Math.Sqrt(x.Data.Average(v => (double)v * v))) : h;
+                double f0 = kinks ? Objective(fwd, fdInputs, w, 0, 0f, y, seedT) : 0;
+                int kinked = 0;
                 foreach (var j in coords)
                 {
-                    double num = Numeric(fwd, fdInputs, w, j, y, seedT, h);
                     double ana = grad.Data[j];
-                    double err = Math.Abs(num - ana) / Math.Max(1e-2 * Math.Max(gradScale, 1e-3), Math.Max(Math.Abs(num), Math.Abs(ana)));
+                    var (num, fPlus, fMinus, step) = Numeric(fwd, fdInputs, w, j, y, seedT, hw);
+                    double err = Err(num, ana);
+                    if (err >= tolerance && kinks && Kinked(j, ana, fPlus, fMinus, step)) { kinked++; continue; }
+                    if (err >= tolerance && kinks)
+                    {
+                        // Retry once with a third of the step: fewer switches fit in a smaller interval.
+                        var (num3, fPlus3, fMinus3, step3) = Numeric(fwd, fdInputs, w, j, y, seedT, hw / 3);
+                        if (Err(num3, ana) < tolerance || Kinked(j, ana, fPlus3, fMinus3, step3)) { kinked++; continue; }
+                    }
                     if (err > worst) worst = err;
-                    Assert.True(err < tolerance, $"d{y}/d{w}[{j}] (shape [{string.Join(",", x.Shape)}]): analytic {ana:G6}, numeric {num:G6} (rel err {err:G3}, grad scale {gradScale:G3})");
+                    Assert.True(err < tolerance, $"d{y}/d{w}[{j}] (shape [{string.Join(",", x.Shape)}]): analytic {ana:G6}, numeric {num:G6} (rel err {err:G3}, grad scale {gradScale:G3}, h {hw:G3})");
                 }
+
+                // A Relu or MaxPool switch between x − h and x + h (a kink) spoils the central difference but not the one-sided
+                // difference on the other side. Accept only when the two one-sided differences clearly disagree and the analytic
+                // value matches one of them.
+                bool Kinked(int j, double ana, double fPlus, double fMinus, double step)
+                {
+                    double fwdD = (fPlus - f0) / (step / 2), bwdD = (f0 - fMinus) / (step / 2);
+                    return Err(fwdD, bwdD) > 2 * tolerance && Math.Min(Err(fwdD, ana), Err(bwdD, ana)) < tolerance;
+                }
+                Assert.True(kinked * 5 <= coords.Length, $"d{y}/d{w}: {kinked} of {coords.Length} sampled coordinates straddle a kink or needed a smaller step; use a smaller step");
             }
         }
         return worst;
     }
 
-    static double Numeric(OnnxSession fwd, IReadOnlyDictionary<string, FloatTensor> inputs, string w, int j, string y, FloatTensor seed, double h)
+    static double Objective(OnnxSession fwd, IReadOnlyDictionary<string, FloatTensor> inputs, string w, int j, float delta, string y, FloatTensor seed)
     {
-        double Eval(float delta)
-        {
-            var x = inputs[w];
-            var data = (float[])x.Data.Clone();
-            data[j] += delta;
-            var d = new Dictionary<string, FloatTensor>(inputs) { [w] = new FloatTensor(data, x.Shape) };
-            var yv = fwd.Run(d, new[] { y })[y].Data;
-            double s = 0;
-            for (int i = 0; i < yv.Length; i++) s += (double)yv[i] * seed.Data[i];
-            return s;
-        }
+        var x = inputs[w];
+        var data = (float[])x.Data.Clone();
+        data[j] += delta;
+        var d = new Dictionary<string, FloatTensor>(inputs) { [w] = new FloatTensor(data, x.Shape) };
+        var yv = fwd.Run(d, new[] { y })[y].Data;
+        double s = 0;
+        for (int i = 0; i < yv.Length; i++) s += (double)yv[i] * seed.Data[i];
+        return s;
+    }
+
+    /// <summary>Central difference of sum(Y ⊙ seed) along entry <paramref name="j"/> of <paramref name="w"/>.</summary>
+    static (double Value, double FPlus, double FMinus, double Step) Numeric(OnnxSession fwd, IReadOnlyDictionary<string, FloatTensor> inputs,
+        string w, int j, string y, FloatTensor seed, double h)
+    {
         float hf = (float)h;
-        return (Eval(hf) - Eval(-hf)) / (2 * h);
+        float xj = inputs[w].Data[j];
+        double fp = Objective(fwd, inputs, w, j, hf, y, seed), fm = Objective(fwd, inputs, w, j, -hf, y, seed);
+        // Divide by the step actually taken (x ± h rounded to float), not the nominal 2h.
+        double step = (double)(xj + hf) - (double)(xj - hf);
+        return ((fp - fm) / step, fp, fm, step);
     }
 
     /// <summary>Asserts equal shapes and values equal within <paramref name="rel"/> of the larger tensor's max magnitude.</summary>
