@@ -23,6 +23,8 @@ public class ElementwiseGradientTests
     [InlineData("Exp")]
     [InlineData("Sqrt")]
     [InlineData("Log")]
+    [InlineData("Abs")]
+    [InlineData("Reciprocal")]
     public void Unary(string op)
     {
         var shape = new long[] { 2, 3, 5, 7 };
@@ -30,8 +32,8 @@ public class ElementwiseGradientTests
         var m = GradCheck.OneNode(op, new[] { ("X", shape) }, attrs);
         var x = op switch
         {
-            "Relu" or "LeakyRelu" => GradCheck.SpacedTensor(3, shape, 0.05f),   // no value within 0.025 of the kink; h = 0.01
-            "Sqrt" or "Log" => Positive(3, shape),
+            "Relu" or "LeakyRelu" or "Abs" => GradCheck.SpacedTensor(3, shape, 0.05f),   // no value within 0.025 of the kink; h = 0.01
+            "Sqrt" or "Log" or "Reciprocal" => Positive(3, shape),
             _ => GradCheck.Tensor(3, shape),
         };
         GradCheck.Check(m, "Y", new Dictionary<string, FloatTensor> { ["X"] = x }, new[] { "X" }, h: 1e-2);
@@ -148,5 +150,16 @@ public class ElementwiseGradientTests
         var m = GradCheck.OneNode("Sum", new[] { ("A", S("1,3,5,7")), ("B", S("1,3,5,7")) });
         var inputs = new Dictionary<string, FloatTensor> { ["A"] = GradCheck.Tensor(11, S("1,3,5,7")), ["B"] = GradCheck.Tensor(12, S("1,3,5,7")) };
         GradCheck.Check(m, "Y", inputs, new[] { "A", "B" });
+    }
+
+    [Fact]
+    public void Cast_FloatToFloat()
+    {
+        var m = GradCheck.Build(b =>
+        {
+            b.AddInput("X", ElementType.Float, X4);
+            return b.Node("Cast", new[] { b.Node("Tanh", new[] { "X" }) }, "Y", ("to", (long)ElementType.Float));
+        });
+        GradCheck.Check(m, "Y", new Dictionary<string, FloatTensor> { ["X"] = GradCheck.Tensor(14, X4) }, new[] { "X" });
     }
 }

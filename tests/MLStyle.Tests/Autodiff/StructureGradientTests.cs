@@ -109,4 +109,35 @@ public class StructureGradientTests
         });
         CheckX(m, X4);
     }
+
+    [Theory]
+    [InlineData("3,1,1", "2,3,5,7")]
+    [InlineData("1,5,1", "2,3,5,7")]
+    [InlineData("7", "1,3,1,7")]
+    [InlineData("2,1,5,7", "2,3,5,7")]
+    public void Expand(string from, string to)
+    {
+        var m = GradCheck.Build(b =>
+        {
+            b.AddInput("X", ElementType.Float, S(from));
+            return b.Expand("X", b.Ints(S(to)));
+        });
+        CheckX(m, S(from));
+    }
+
+    [Theory]
+    [InlineData("Squeeze", "2,1,5,1", "1,3")]
+    [InlineData("Squeeze", "2,1,5,1", "")]
+    [InlineData("Unsqueeze", "2,3,5", "0,-1")]
+    [InlineData("Unsqueeze", "2,3,5", "2")]
+    public void SqueezeUnsqueeze(string op, string shape, string axes)
+    {
+        var m = GradCheck.Build(b =>
+        {
+            b.AddInput("X", ElementType.Float, S(shape));
+            var ins = axes.Length > 0 ? new[] { "X", b.Ints(S(axes)) } : new[] { "X" };
+            return b.Node("Tanh", new[] { b.Node(op, ins) }, "Y");
+        });
+        CheckX(m, S(shape));
+    }
 }
