@@ -14,7 +14,7 @@ public static partial class GradientRules
             var b = c.B;
             var x = c.X(0);
             int r = b.Rank(x);
-            var dx = b.Expand(c.DY, b.ShapeOf(x));
+            var dx = b.ExpandLike(c.DY, x);
             return new[] { b.Div(dx, SpatialCount(b, x, r)) };
         };
         d["Resize"] = ResizeRule;

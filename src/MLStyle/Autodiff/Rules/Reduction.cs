@@ -52,7 +52,7 @@ public static partial class GradientRules
             else
                 dy = b.Node("Unsqueeze", new[] { dy, b.Ints(axes) });
         }
-        var dx = b.Expand(dy, b.ShapeOf(x));
+        var dx = b.ExpandLike(dy, x);
         if (mean)
         {
             var xd = b.Dims(x);
