@@ -86,4 +86,32 @@ public class SymbolicShapeGradientTests
         var sets = new[] { 5L, 6L }.Select(h => new Dictionary<string, FloatTensor> { ["X"] = GradCheck.Tensor((int)h, new long[] { 1, 2, h, h + 2 }) }).ToArray();
         GradCheck.CheckWith(m, grad, "Y", sets, new[] { "X" }, maxCoords: 50);
     }
+
+    [Fact]
+    public void SymbolicSpatialDims_ConcatAlongASymbolicAxis()
+    {
+        // Concat along H (the Split sizes are read at run time), edge Pad, Transpose, Flatten, Softmax over a symbolic axis.
+        var m = GradCheck.Build(b =>
+        {
+            b.AddInput("X", ElementType.Float, new long[] { 1, 2, -1, -1 }, new[] { "", "", "H", "W" });
+            b.AddInput("Z", ElementType.Float, new long[] { 1, 2, 3, -1 }, new[] { "", "", "", "W" });
+            var p = b.Pad("X", new long[] { 0, 0, 1, 0, 0, 0, 0, 2 }, "edge");
+            var zp = b.Pad("Z", new long[] { 0, 0, 0, 0, 0, 0, 0, 2 }, "edge");
+            var c = b.Node("Concat", new[] { b.Mul(p, b.Scalar(1.5f)), zp }, "cat", ("axis", 2L));
+            var t = b.Transpose(c, 0, 3, 2, 1);
+            var f = b.Node("Flatten", new[] { t }, "flat", ("axis", 2L));
+            return b.Node("Softmax", new[] { f }, "Y", ("axis", 1L));
+        });
+        var grad = Differentiator.Differentiate(m, "Y", new[] { "X", "Z" });
+        GradCheck.AssertStandardOnnx(grad);
+        Assert.Contains(grad.Graph.Node, n => n.OpType == "Split" && b(n));
+        var sets = new[] { (4L, 5L), (5L, 3L) }.Select(hw => new Dictionary<string, FloatTensor>
+        {
+            ["X"] = GradCheck.Tensor((int)hw.Item1, new long[] { 1, 2, hw.Item1, hw.Item2 }),
+            ["Z"] = GradCheck.Tensor(9, new long[] { 1, 2, 3, hw.Item2 }),
+        }).ToArray();
+        GradCheck.CheckWith(m, grad, "Y", sets, new[] { "X", "Z" }, h: 3e-3, maxCoords: 40);
+
+        static bool b(NodeProto n) => n.Input.Count == 2; // sizes given as a (runtime) tensor
+    }
 }

@@ -109,11 +109,13 @@ public static class GradCheck
                     : relativeStep ? h * Math.Max(1e-3, Math.Sqrt(x.Data.Average(v => (double)v * v))) : h;
                 double f0 = kinks ? Objective(fwd, fdInputs, w, 0, 0f, y, seedT) : 0;
                 int kinked = 0;
+                var kinkNotes = new List<string>();
                 foreach (var j in coords)
                 {
                     double ana = grad.Data[j];
                     var (num, fPlus, fMinus, step) = Numeric(fwd, fdInputs, w, j, y, seedT, hw);
                     double err = Err(num, ana);
+                    if (err >= tolerance && kinks) kinkNotes.Add($"[{j}] analytic {ana:G4} numeric {num:G4}");
                     if (err >= tolerance && kinks && Kinked(j, ana, fPlus, fMinus, step)) { kinked++; continue; }
                     if (err >= tolerance && kinks)
                     {
@@ -133,7 +135,7 @@ public static class GradCheck
                     double fwdD = (fPlus - f0) / (step / 2), bwdD = (f0 - fMinus) / (step / 2);
                     return Err(fwdD, bwdD) > 2 * tolerance && Math.Min(Err(fwdD, ana), Err(bwdD, ana)) < tolerance;
                 }
-                Assert.True(kinked * 5 <= coords.Length, $"d{y}/d{w}: {kinked} of {coords.Length} sampled coordinates straddle a kink or needed a smaller step; use a smaller step");
+                Assert.True(kinked * 5 <= coords.Length, $"d{y}/d{w}: {kinked} of {coords.Length} sampled coordinates straddle a kink or needed a smaller step; use a smaller step ({string.Join("; ", kinkNotes)}; grad scale {gradScale:G3}, h {hw:G3}, input shape [{string.Join(",", x.Shape)}])");
             }
         }
         return worst;
