@@ -114,4 +114,39 @@ public class SymbolicShapeGradientTests
 
         static bool b(NodeProto n) => n.Input.Count == 2; // sizes given as a (runtime) tensor
     }
+
+    [Theory]
+    [InlineData("SAME_UPPER", 3)]
+    [InlineData("SAME_LOWER", 4)]
+    public void SymbolicSpatialDims_AutoPadSameAtStrideOne(string autoPad, int k)
+    {
+        var m = GradCheck.Build(b =>
+        {
+            b.AddInput("X", ElementType.Float, new long[] { 1, 2, -1, -1 }, new[] { "", "", "H", "W" });
+            b.AddInput("Wt", ElementType.Float, new long[] { 3, 2, k, k });
+            var c = b.Node("Conv", new[] { "X", "Wt" }, "c", ("auto_pad", autoPad), ("kernel_shape", new long[] { k, k }));
+            return b.Node("Tanh", new[] { c }, "Y");
+        });
+        var grad = Differentiator.Differentiate(m, "Y", new[] { "X", "Wt" });
+        var sets = new[] { (6L, 7L), (5L, 9L) }.Select(hw => new Dictionary<string, FloatTensor>
+        {
+            ["X"] = GradCheck.Tensor((int)hw.Item1, new long[] { 1, 2, hw.Item1, hw.Item2 }),
+            ["Wt"] = GradCheck.Tensor(3, new long[] { 3, 2, k, k }, 0.3f),
+        }).ToArray();
+        GradCheck.CheckWith(m, grad, "Y", sets, new[] { "X", "Wt" }, h: 3e-3);
+    }
+
+    [Fact]
+    public void SymbolicSpatialDims_AutoPadSameWithStride_IsAClearError()
+    {
+        var m = GradCheck.Build(b =>
+        {
+            b.AddInput("X", ElementType.Float, new long[] { 1, 2, -1, -1 }, new[] { "", "", "H", "W" });
+            var w = b.Constant(GradCheck.Random(1, 3 * 2 * 9), new long[] { 3, 2, 3, 3 }, "w");
+            return b.Node("Conv", new[] { "X", w }, "Y", ("auto_pad", "SAME_UPPER"), ("strides", new long[] { 2, 2 }));
+        });
+        var e = Assert.Throws<ModelException>(() => Differentiator.Differentiate(m, "Y", new[] { "X" }));
+        Assert.Contains("auto_pad SAME", e.Message);
+        Assert.Contains("Conv", e.Message);
+    }
 }
