@@ -39,6 +39,13 @@ public class StyleTransferTests
     }
 
     [Fact]
+    public void LbfgsWithStrongWolfeLineSearch_ReducesLoss()
+    {
+        var r = Run(Small(4) with { LineSearch = MLStyle.Optimization.LineSearch.StrongWolfe });
+        Assert.True(r.Final.Loss < r.Initial.Loss * 0.5, $"{r.Initial.Loss} -> {r.Final.Loss}");
+    }
+
+    [Fact]
     public void Adam_ReducesLoss()
     {
         var r = Run(Small(8) with { Optimizer = "adam", LearningRate = 4f });
