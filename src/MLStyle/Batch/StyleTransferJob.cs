@@ -75,6 +75,7 @@ public sealed class StyleTransferJob : IImageJob
             ["optimizer"] = o.Optimizer,
             ["learning_rate"] = o.LearningRate,
             ["history"] = o.Optimizer == "lbfgs" ? o.LbfgsHistory : null,
+            ["line_search"] = o.Optimizer == "lbfgs" ? o.LineSearch.ToString().ToLowerInvariant() : null,
             ["content_weight"] = spec.ContentWeight,
             ["style_weight"] = spec.StyleWeight,
             ["tv_weight"] = spec.TvWeight,

@@ -47,7 +47,7 @@ public sealed record PreflightCalibration
 /// <param name="BaseBytes">The process before model work.</param>
 /// <param name="WeightBytes">Weights of the pruned trunk, times their copies.</param>
 /// <param name="ActivationBytes">Activations, gradients and per-pixel buffers of the largest scale.</param>
-/// <param name="OptimizerBytes">Optimiser state: L-BFGS (2·m + 3)·n floats with m = min(history, iterations), Adam 3·n floats, n = 3·W·H.</param>
+/// <param name="OptimizerBytes">Optimiser state: L-BFGS (2·m + 3)·n floats (+3·n with a strong-Wolfe line search) with m = min(history, iterations), Adam 3·n floats, n = 3·W·H.</param>
 /// <param name="ImageBytes">Content, style and working images.</param>
 /// <param name="Setup">Graph building, sessions and targets, all scales.</param>
 /// <param name="Iterating">All iterations of all scales.</param>
@@ -131,7 +131,9 @@ public static class Preflight
                 work += (double)ch * ch * cells;
             }
             // L-BFGS buffers are allocated uninitialised: history pairs beyond the iteration count are never touched.
-            long optimizer = options.Optimizer == "lbfgs" ? (2L * EffectiveHistory(options) + 3) * n * sizeof(float) : 3L * n * sizeof(float);
+            // A strong-Wolfe line search keeps 3 more vectors (two more gradients and the start point).
+            int working = options.LineSearch == Optimization.LineSearch.StrongWolfe ? 6 : 3;
+            long optimizer = options.Optimizer == "lbfgs" ? (2L * EffectiveHistory(options) + working) * n * sizeof(float) : 3L * n * sizeof(float);
             var (sw, sh) = ImageIO.SizeForLongSide(contentWidth, contentHeight, Math.Max(16, (int)Math.Round(scale * options.StyleScale)));
             long images = (5L * n + 3L * styleCount * Math.Max((long)sw * sh, (long)sh * sw)) * sizeof(float) + 3L * contentWidth * contentHeight * sizeof(float);
             long act = (long)(activations * c.ActivationFactor + (double)w * h * c.PixelBytes);

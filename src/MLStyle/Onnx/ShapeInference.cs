@@ -199,7 +199,12 @@ public static class ShapeInference
             case "Reshape":
             {
                 var shape = ConstInts(n, 1, constant);
-                if (shape is null) { outs[0] = new TensorInfo(et, null); break; }
+                if (shape is null)
+                {
+                    // A runtime shape of known length still fixes the rank.
+                    outs[0] = new TensorInfo(et, In(n, 1, info)?.Dims is [var len] && len >= 0 ? Enumerable.Repeat(-1L, (int)len).ToArray() : null);
+                    break;
+                }
                 var dims = new long[shape.Length];
                 long known = 1; int minus = -1; bool unknownIn = x?.Dims is null || !x.IsFullyKnown;
                 for (int i = 0; i < shape.Length; i++)
@@ -318,6 +323,8 @@ public static class ShapeInference
             case "Expand":
             {
                 var shape = ConstInts(n, 1, constant);
+                if (shape is null && x?.Dims is not null && In(n, 1, info)?.Dims is [var len] && len >= 0)
+                    shape = Enumerable.Repeat(-1L, (int)len).ToArray(); // a runtime shape of known length: rank known, sizes not
                 outs[0] = new TensorInfo(et, shape is null || x?.Dims is null ? null : Broadcast(new[] { x.Dims, shape }));
                 break;
             }

@@ -30,9 +30,15 @@ public static partial class GradientRules
             for (int i = 0; i < sp; i++)
             {
                 long size = xDims[i + 2];
-                if (size < 0) throw c.Unsupported("auto_pad SAME with an unknown spatial size");
-                long outSize = (size + strides[i] - 1) / strides[i];
-                long total = Math.Max(0, (outSize - 1) * strides[i] + (kernel[i] - 1) * dil[i] + 1 - size);
+                long total;
+                // At stride 1 the output keeps the input size and the padding is eff − 1 whatever the size.
+                if (strides[i] == 1) total = (kernel[i] - 1) * dil[i];
+                else if (size < 0) throw c.Unsupported("auto_pad SAME with a stride above 1 and an unknown spatial size (the padding depends on it)");
+                else
+                {
+                    long outSize = (size + strides[i] - 1) / strides[i];
+                    total = Math.Max(0, (outSize - 1) * strides[i] + (kernel[i] - 1) * dil[i] + 1 - size);
+                }
                 long small = total / 2, large = total - small;
                 pads[i] = autoPad == "SAME_UPPER" ? small : large;
                 pads[i + sp] = autoPad == "SAME_UPPER" ? large : small;
@@ -98,8 +104,8 @@ public static partial class GradientRules
                 return b.Node("ConvTranspose", new[] { dy, w }, "conv_dx", attrs.ToArray());
             }
         }
-        var ct = b.Node("ConvTranspose", new[] { dy, w }, "conv_dx", attrs.ToArray());
-        return b.FitSpatial(ct, x);
+        // Unknown sizes: crop only the leading padding and fit the end at run time (see BackToInput).
+        return BackToInput(b, dy, w, x, geo, geo.Group);
     }
 
     /// <summary>W'[g·Cig + ci, co, k…] = W[g·Cog + co, ci, flipped k…]: the kernel of the stride-1 input gradient as a Conv.</summary>
