@@ -101,7 +101,7 @@ public sealed class BatchStylizeCommand : Command<BatchStylizeCommand.Settings>
         var plan = Preflights.Plan(backbone, options, longSide, longSide, s.MemoryLimit(), s.Workers, styles.Count, s.DryRun);
         if (s.DryRun)
         {
-            BatchCli.DryRunTotals(items, load, s, (w, h) => Preflight.Estimate(backbone, plan.Options, w, h, styles.Count).Time);
+            BatchCli.DryRunTotals(items, load, s, (w, h) => Preflight.Estimate(backbone, plan.Options, w, h, styles.Count, cached: true).Time);
             return ExitCodes.Ok;
         }
 
@@ -179,7 +179,7 @@ public static class BatchCli
             }
         }
         Console.WriteLine($"batch: {items.Count} images, {unreadable} of them with unreadable headers (they would fail); estimated total time ~{Cli.Output.Duration(total)} " +
-                          $"with {s.Workers} worker{(s.Workers == 1 ? "" : "s")} sharing the machine; outputs in {Path.GetFullPath(s.Output)}");
+                          $"(the workers share the machine's threads); outputs in {Path.GetFullPath(s.Output)}");
     }
 
     /// <summary>Runs a batch with progress, per-file failure lines, a summary and an optional report; returns the exit code.</summary>

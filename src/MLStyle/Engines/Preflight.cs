@@ -26,14 +26,23 @@ public sealed record PreflightCalibration
     /// <summary>Bytes held per byte of forward activations of the trunk's named layers beyond that (default 1.5).</summary>
     public double ActivationFactor { get; init; } = 1.5;
 
-    /// <summary>Seconds of one loss + gradient evaluation per work unit (Σ over the trunk's layers of channels² × pixels / stride²; default 4e-10).</summary>
-    public double SecondsPerWorkUnit { get; init; } = 4e-10;
+    /// <summary>
+    /// Seconds per iteration = <see cref="IterationScale"/> · W^<see cref="IterationExponent"/>, where the work W is the sum
+    /// over the trunk's named layers of channels² × pixels / stride² (default 7.6e-8; fitted on 2 threads).
+    /// </summary>
+    public double IterationScale { get; init; } = 7.6e-8;
 
-    /// <summary>Fixed seconds per iteration (optimiser step, session call overhead; default 5 ms).</summary>
-    public double SecondsPerIteration { get; init; } = 0.005;
+    /// <summary>The exponent of the work in the time per iteration (default 0.74: larger images use the threads better).</summary>
+    public double IterationExponent { get; init; } = 0.74;
 
-    /// <summary>Seconds to set up one scale of one image: graph building, differentiation, sessions, targets (default 0.6 s).</summary>
-    public double SetupSeconds { get; init; } = 0.6;
+    /// <summary>Seconds to set up one scale of a single run: graph building, differentiation, sessions (default 1.4 s).</summary>
+    public double SetupSeconds { get; init; } = 1.4;
+
+    /// <summary>Seconds to set up one scale of an image in a batch worker, whose sessions are cached (default 0.2 s).</summary>
+    public double CachedSetupSeconds { get; init; } = 0.2;
+
+    /// <summary>Setup seconds per pixel of the working image: the targets, the memory plan of the sized loss graph (default 1.05e-5).</summary>
+    public double SetupSecondsPerPixel { get; init; } = 1.05e-5;
 
     /// <summary>The fitted defaults.</summary>
     public static PreflightCalibration Default { get; } = new();
@@ -100,8 +109,9 @@ public static class Preflight
     /// <param name="contentHeight">Height of the content image as loaded.</param>
     /// <param name="styleCount">Number of style images.</param>
     /// <param name="calibration">The model's constants (default <see cref="PreflightCalibration.Default"/>).</param>
+    /// <param name="cached">Estimate the setup of an image in a batch worker, which reuses its sessions (<see cref="StyleTransferCache"/>).</param>
     public static PreflightEstimate Estimate(Backbone backbone, StyleTransferOptions options, int contentWidth, int contentHeight,
-        int styleCount = 1, PreflightCalibration? calibration = null)
+        int styleCount = 1, PreflightCalibration? calibration = null, bool cached = false)
     {
         ArgumentNullException.ThrowIfNull(backbone);
         ArgumentNullException.ThrowIfNull(options);
@@ -115,7 +125,7 @@ public static class Preflight
 
         long peakActivations = 0, peakOptimizer = 0, peakImages = 0;
         int maxW = 0, maxH = 0;
-        double iterSeconds = 0;
+        double iterSeconds = 0, setupSeconds = 0;
         foreach (var scale in options.EffectiveScales)
         {
             var (w, h) = ImageIO.SizeForLongSide(contentWidth, contentHeight, scale);
@@ -139,11 +149,12 @@ public static class Preflight
             long act = (long)(activations * c.ActivationFactor + (double)w * h * c.PixelBytes);
             if (act + optimizer + images > peakActivations + peakOptimizer + peakImages)
                 (peakActivations, peakOptimizer, peakImages, maxW, maxH) = (act, optimizer, images, w, h);
-            iterSeconds += options.Iterations * (c.SecondsPerIteration + work * c.SecondsPerWorkUnit);
+            iterSeconds += options.Iterations * c.IterationScale * Math.Pow(Math.Max(1, work), c.IterationExponent);
+            setupSeconds += (cached ? c.CachedSetupSeconds : c.SetupSeconds) + c.SetupSecondsPerPixel * w * h;
         }
         return new PreflightEstimate(maxW, maxH, options.Optimizer, options.Optimizer == "lbfgs" ? options.LbfgsHistory : 0,
             c.BaseBytes, (long)(weights * c.WeightFactor), peakActivations, peakOptimizer, peakImages,
-            TimeSpan.FromSeconds(c.SetupSeconds * options.EffectiveScales.Count), TimeSpan.FromSeconds(iterSeconds));
+            TimeSpan.FromSeconds(setupSeconds), TimeSpan.FromSeconds(iterSeconds));
     }
 
     /// <summary>
