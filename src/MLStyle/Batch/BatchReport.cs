@@ -22,8 +22,9 @@ public static class Thumbnails
 }
 
 /// <summary>
-/// A self-contained HTML report of a batch: a summary, then one row per image with before/after thumbnails (embedded
-/// base64 JPEGs), the final losses, and the loss curves (an embedded PNG drawn by <see cref="LossPlot"/>), or the error.
+/// A self-contained HTML report of a batch: a summary, the images that failed to load with their reasons, then one row per
+/// processed image with before/after thumbnails (embedded base64 JPEGs), the final losses, and the loss curves (an
+/// embedded PNG drawn by <see cref="LossPlot"/>).
 /// </summary>
 public static class BatchReport
 {
@@ -43,8 +44,8 @@ public static class BatchReport
         var sb = new StringBuilder();
         sb.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").Append(Html(title)).Append("</title>\n<style>")
           .Append("body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse}")
-          .Append("td,th{border:1px solid #ccc;padding:6px;vertical-align:top;text-align:left}img{display:block}")
-          .Append(".failed{color:#b00020}.skipped{color:#777}.ok{color:#1b5e20}code{font-size:90%}")
+          .Append("td,th{border:1px solid #ccc;padding:6px;vertical-align:top;text-align:left}img{display:block}img.thumb{width:140px;height:140px;object-fit:contain;background:#f4f4f4}")
+          .Append(".failed{color:#b00020}.skipped{color:#777}.ok{color:#1b5e20}code{font-size:90%;overflow-wrap:anywhere}")
           .Append("</style></head><body>\n");
         sb.Append("<h1>").Append(Html(title)).Append("</h1>\n<p>");
         sb.Append(inv, $"{summary.Total} images: <b>{summary.Done} done</b>, {summary.Skipped} skipped (done earlier), ");
@@ -56,16 +57,27 @@ public static class BatchReport
             sb.Append("<p>model <code>").Append(Html($"{first.Model} {first.ModelHash}")).Append("</code>, options hash <code>")
               .Append(Html(first.OptionsHash)).Append("</code>; options <code>").Append(Html(first.Options?.ToJsonString() ?? "")).Append("</code></p>\n");
 
-        sb.Append("<table>\n<tr><th>image</th><th>before</th><th>after</th><th>losses</th><th>loss curves</th></tr>\n");
-        foreach (var o in summary.Outcomes.OrderBy(o => o.Item.RelativePath, StringComparer.Ordinal))
+        var failed = summary.Outcomes.Where(o => o.Status == ManifestStatus.Failed && o.Result is null)
+            .OrderBy(o => o.Item.RelativePath, StringComparer.Ordinal).ToList();
+        if (failed.Count > 0)
+        {
+            sb.Append("<h2>Failed</h2>\n<table>\n<tr><th>image</th><th>reason</th></tr>\n");
+            foreach (var o in failed)
+                sb.Append("<tr><td><code>").Append(Html(o.Entry.Input)).Append("</code></td><td class=\"failed\">").Append(Html(o.Entry.Error ?? ""))
+                  .Append("</td></tr>\n");
+            sb.Append("</table>\n");
+        }
+
+        sb.Append("<h2>Images</h2>\n<table>\n<tr><th>image</th><th>before</th><th>after</th><th>losses</th><th>loss curves</th></tr>\n");
+        foreach (var o in summary.Outcomes.Except(failed).OrderBy(o => o.Item.RelativePath, StringComparer.Ordinal))
         {
             var e = o.Entry;
             sb.Append("<tr><td><code>").Append(Html(e.Input)).Append("</code><br><span class=\"").Append(Html(e.Status)).Append("\">")
               .Append(Html(e.Status)).Append("</span>");
             if (e.Seconds is { } sec) sb.Append(inv, $"<br>{sec:F1} s");
             if (e.Error is not null) sb.Append("<br><span class=\"failed\">").Append(Html(e.Error)).Append("</span>");
-            sb.Append("</td><td>").Append(Image(o.InputThumbnail, "image/jpeg", "before")).Append("</td><td>")
-              .Append(Image(o.OutputThumbnail, "image/jpeg", "after")).Append("</td><td>");
+            sb.Append("</td><td>").Append(Image(o.InputThumbnail, "image/jpeg", "before", "thumb")).Append("</td><td>")
+              .Append(Image(o.OutputThumbnail, "image/jpeg", "after", "thumb")).Append("</td><td>");
             if (e.Losses is not null)
                 foreach (var (k, v) in e.Losses) sb.Append(inv, $"{Html(k)} {v:G4}<br>");
             if (e.Iterations is { } it) sb.Append(inv, $"{it} iterations");
@@ -85,8 +97,8 @@ public static class BatchReport
         return data.ToArray();
     }
 
-    static string Image(byte[]? bytes, string mime, string alt) =>
-        bytes is null ? "—" : $"<img alt=\"{alt}\" src=\"data:{mime};base64,{Convert.ToBase64String(bytes)}\">";
+    static string Image(byte[]? bytes, string mime, string alt, string? cssClass = null) =>
+        bytes is null ? "—" : $"<img alt=\"{alt}\"{(cssClass is null ? "" : $" class=\"{cssClass}\"")} src=\"data:{mime};base64,{Convert.ToBase64String(bytes)}\">";
 
     static string Html(string s) => WebUtility.HtmlEncode(s);
 }
