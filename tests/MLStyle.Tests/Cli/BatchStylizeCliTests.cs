@@ -88,6 +88,8 @@ public sealed class BatchStylizeCliTests : IDisposable
 
     [Theory]
     [InlineData("input directory", "--input", "nowhere")]
+    [InlineData("cannot create the output directory", "--output", "missing/parent/out")]
+    [InlineData("--style-blend has 2 weights for 1 style images", "--style-blend", "0.3,0.7")]
     [InlineData("invalid --workers 0", "--workers", "0")]
     [InlineData("invalid --format 'tiff'", "--format", "tiff")]
     [InlineData("written as .html", "--report", "r.txt")]
@@ -99,7 +101,7 @@ public sealed class BatchStylizeCliTests : IDisposable
         var args = Batch().ToList();
         int at = args.IndexOf(option);
         if (at >= 0) args.RemoveRange(at, 2);
-        args.AddRange([option, option == "--input" ? Path.Combine(_dir.Path, value) : value]);
+        args.AddRange([option, option is "--input" or "--output" ? Path.Combine(_dir.Path, value) : value]);
         CliRunner.Run([.. args]).AssertOneError(option == "--max-memory" ? 5 : 2, reason);
     }
 
