@@ -109,24 +109,22 @@ public sealed class DreamCommand : Command<DreamCommand.Settings>
                 _ => throw new MLStyleException($"invalid --objective '{Objective}': use mean or l2"),
             },
             Octaves = Octaves,
-            OctaveScale = Float(OctaveScale, "--octave-scale"),
+            OctaveScale = Number(OctaveScale, "--octave-scale"),
             IterationsPerOctave = Iterations,
-            StepSize = Float(Step, "--step"),
+            StepSize = Number(Step, "--step"),
             Jitter = Jitter,
             Tile = Tile,
             TileOverlap = TileOverlap,
             Guide = guide,
             GuideSize = GuideSize,
             Frames = Frames,
-            Zoom = Float(Zoom, "--zoom"),
+            Zoom = Number(Zoom, "--zoom"),
             FramesDirectory = Frames > 0 ? FramesDirectory : null,
             Size = Size,
             Seed = Seed,
         };
 
-        static float Float(string s, string option) =>
-            float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && float.IsFinite(v) ? v
-            : throw new MLStyleException($"invalid {option} '{s}': expected a number");
+        static float Number(string s, string option) => Float(s, option)!.Value;
     }
 
     /// <inheritdoc />
