@@ -1,0 +1,59 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
+
+namespace MLStyle.ML.Internal;
+
+/// <summary>
+/// Output schema shapes made by small chains of built-in estimators (<see cref="SchemaShape.Column"/> cannot be created
+/// outside ML.NET): a vector or image column, or the Score/PredictedLabel pair of a multiclass classifier.
+/// </summary>
+internal static class SchemaTemplates
+{
+    const string Vector = "MLStyle.Template.Vector", Index = "MLStyle.Template.Index";
+
+    static readonly Lazy<MLContext> Context = new(() => new MLContext(0));
+
+    /// <summary>A catalog for template chains of components that have no <see cref="TransformsCatalog"/> of their own.</summary>
+    public static TransformsCatalog Catalog => Context.Value.Transforms;
+
+    public sealed class NoInput { }
+
+    public sealed class VectorOutput
+    {
+        [ColumnName(Vector), VectorType(1)] public float[] Value { get; set; } = new float[1];
+    }
+
+    public sealed class ClassifierOutput
+    {
+        [ColumnName(Vector), VectorType(2)] public float[] Score { get; set; } = new float[2];
+        [ColumnName(Index)] public uint PredictedIndex { get; set; }
+    }
+
+    static IEstimator<ITransformer> VectorSource(TransformsCatalog t) =>
+        t.CustomMapping<NoInput, VectorOutput>((_, _) => { }, contractName: null);
+
+    /// <summary><paramref name="input"/> plus known-size float vector columns <paramref name="columns"/>.</summary>
+    public static SchemaShape WithVectors(TransformsCatalog t, SchemaShape input, IEnumerable<string> columns)
+    {
+        IEstimator<ITransformer> chain = VectorSource(t);
+        foreach (var c in columns) chain = chain.Append(t.CopyColumns(c, Vector));
+        return chain.Append(t.DropColumns(Vector)).GetOutputSchema(input);
+    }
+
+    /// <summary><paramref name="input"/> plus an image column <paramref name="column"/>.</summary>
+    public static SchemaShape WithImage(TransformsCatalog t, SchemaShape input, string column, int height, int width) =>
+        VectorSource(t)
+            .Append(t.ConvertToImage(Math.Max(1, height), Math.Max(1, width), column, Vector))
+            .Append(t.DropColumns(Vector))
+            .GetOutputSchema(input);
+
+    /// <summary><paramref name="input"/> plus Score (float vector) and PredictedLabel (a key with text key values).</summary>
+    public static SchemaShape WithClassifier(TransformsCatalog t, SchemaShape input, string scoreColumn, string predictedLabelColumn) =>
+        t.CustomMapping<NoInput, ClassifierOutput>((_, _) => { }, contractName: null)
+            .Append(t.CopyColumns(scoreColumn, Vector))
+            .Append(t.Conversion.MapValue(predictedLabelColumn,
+                new[] { new KeyValuePair<uint, string>(0, "a"), new KeyValuePair<uint, string>(1, "b") }, Index, treatValuesAsKeyType: true))
+            .Append(t.DropColumns(Vector, Index))
+            .GetOutputSchema(input);
+}
