@@ -135,5 +135,9 @@ public class DeepDreamTests
         Assert.True(objective[5] > objective[3], $"octave 2: objective {objective[3]} -> {objective[5]}");
         Assert.True(objective[2] > objective[0], $"octave 1: objective {objective[0]} -> {objective[2]}");
         Assert.Equal(new[] { new ImageSize(23, 23), new ImageSize(32, 32) }, DeepDreamEstimator.OctaveSizes(new ImageSize(32, 32), 2, 1.4f));
+
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.DeepDream("D", "Name").Fit(data));
+        Assert.StartsWith("Schema mismatch for input column 'Name': expected Vector<Single, 3, H, W> (planar RGB pixels, as from ExtractPixels), got String", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.DeepDream("D", "Pixels", new DeepDreamEstimator.Options { Octaves = 0 }));
     }
 }
