@@ -128,7 +128,7 @@ public sealed class DenseNetworkTrainer : IEstimator<DenseNetworkTransformer>
         ArgumentNullException.ThrowIfNull(input);
         var o = _options;
         var (dim, classes) = CheckColumns(input.Schema);
-        var classNames = ClassNames(input.Schema[o.LabelColumnName], classes);
+        var labels = ClassNames(input.Schema[o.LabelColumnName], classes);
         var (x, y) = ReadRows(input, dim);
         int n = y.Length;
         if (n == 0) throw new InvalidOperationException($"no usable rows: every row has a missing '{o.LabelColumnName}' or non-finite '{o.FeatureColumnName}'");
@@ -146,12 +146,12 @@ public sealed class DenseNetworkTrainer : IEstimator<DenseNetworkTransformer>
             for (int j = 0; j < dim; j++) z[r * dim + j] = (x[r * dim + j] - mean[j]) * invStd[j];
 
         var sizes = new[] { dim }.Concat(o.HiddenLayerSizes).Append(classes).ToArray();
-        var network = new DenseNetwork(sizes, mean, invStd, classNames);
+        var network = new DenseNetwork(sizes, mean, invStd, labels.Names);
         network.Initialise(rng);
         var settings = MLContextDeviceExtensions.SettingsFor(_catalog);
         var (history, best, elapsed) = Train(network, z, y, trainRows, validRows, settings, rng);
 
-        var chain = BuildChain(network, settings, input);
+        var chain = BuildChain(network, labels, settings, input);
         return new DenseNetworkTransformer(chain, network, o.FeatureColumnName, history, best, elapsed);
     }
 
@@ -166,35 +166,30 @@ public sealed class DenseNetworkTrainer : IEstimator<DenseNetworkTransformer>
         return (f.Size, (int)key.Count);
     }
 
-    static string[] ClassNames(DataViewSchema.Column label, int classes)
+    /// <summary>The label's key values (as text for display and export) and how to map a class index back to them.</summary>
+    static ClassLabels ClassNames(DataViewSchema.Column label, int classes)
     {
-        var names = Enumerable.Range(0, classes).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-        var ann = label.Annotations.Schema.GetColumnOrNull(AnnotationUtilsKeyValues);
-        if (ann is not { Type: VectorDataViewType vt }) return names;
-        var values = new List<string>();
-        if (vt.ItemType is TextDataViewType)
+        var ann = label.Annotations.Schema.GetColumnOrNull("KeyValues");
+        var type = (ann?.Type as VectorDataViewType)?.ItemType;
+        ClassLabels? typed = type switch
         {
-            VBuffer<ReadOnlyMemory<char>> buf = default;
-            label.GetKeyValues(ref buf);
-            values.AddRange(buf.DenseValues().Select(v => v.ToString()));
-        }
-        else if (vt.ItemType.RawType == typeof(int)) values.AddRange(KeyValues<int>(label));
-        else if (vt.ItemType.RawType == typeof(uint)) values.AddRange(KeyValues<uint>(label));
-        else if (vt.ItemType.RawType == typeof(long)) values.AddRange(KeyValues<long>(label));
-        else if (vt.ItemType.RawType == typeof(float)) values.AddRange(KeyValues<float>(label));
-        else if (vt.ItemType.RawType == typeof(double)) values.AddRange(KeyValues<double>(label));
-        else if (vt.ItemType.RawType == typeof(bool)) values.AddRange(KeyValues<bool>(label));
-        if (values.Count == classes && values.Distinct().Count() == classes) return values.ToArray();
-        return names;
+            TextDataViewType => ClassLabels.Of(KeyValues<ReadOnlyMemory<char>>(label).Select(v => v.ToString()).ToArray(), classes),
+            { RawType: var t } when t == typeof(int) => ClassLabels.Of(KeyValues<int>(label), classes),
+            { RawType: var t } when t == typeof(uint) => ClassLabels.Of(KeyValues<uint>(label), classes),
+            { RawType: var t } when t == typeof(long) => ClassLabels.Of(KeyValues<long>(label), classes),
+            { RawType: var t } when t == typeof(float) => ClassLabels.Of(KeyValues<float>(label), classes),
+            { RawType: var t } when t == typeof(double) => ClassLabels.Of(KeyValues<double>(label), classes),
+            { RawType: var t } when t == typeof(bool) => ClassLabels.Of(KeyValues<bool>(label), classes),
+            _ => null,
+        };
+        return typed ?? ClassLabels.Of(Enumerable.Range(0, classes).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray(), classes)!;
     }
 
-    const string AnnotationUtilsKeyValues = "KeyValues";
-
-    static IEnumerable<string> KeyValues<T>(DataViewSchema.Column label)
+    static T[] KeyValues<T>(DataViewSchema.Column label)
     {
         VBuffer<T> buf = default;
         label.GetKeyValues(ref buf);
-        return buf.DenseValues().Select(v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) ?? "");
+        return buf.DenseValues().ToArray();
     }
 
     (float[] X, int[] Y) ReadRows(IDataView input, int dim)
@@ -350,7 +345,7 @@ public sealed class DenseNetworkTrainer : IEstimator<DenseNetworkTransformer>
         return ((float)(loss / rows.Length), correct / (float)rows.Length);
     }
 
-    TransformerChain<ITransformer> BuildChain(DenseNetwork net, SessionSettings settings, IDataView input)
+    TransformerChain<ITransformer> BuildChain(DenseNetwork net, ClassLabels labels, SessionSettings settings, IDataView input)
     {
         var o = _options;
         var ml = new MLContext(o.Seed);
@@ -360,11 +355,8 @@ public sealed class DenseNetworkTrainer : IEstimator<DenseNetworkTransformer>
         var pipeline = new EstimatorChain<ITransformer>()
             .Append<ITransformer>(t.ApplyOnnxModel(new[] { ScoreColumnName }, new[] { o.FeatureColumnName }, new MemoryStream(onnx, writable: false),
                 shapeDictionary: null, gpuDeviceId: null, fallbackToCpu: false, recursionLimit: 100))
-            .Append<ITransformer>(t.CustomMapping<ArgMaxFactory.Input, ArgMaxFactory.Output>(ArgMaxFactory.Map, ArgMaxFactory.ContractName))
-            .Append<ITransformer>(t.Conversion.MapValue(PredictedLabelColumnName,
-                net.ClassNames.Select((c, i) => new KeyValuePair<uint, string>((uint)i, c)), ArgMaxFactory.IndexColumn, treatValuesAsKeyType: true))
-            .Append<ITransformer>(t.DropColumns(ArgMaxFactory.IndexColumn));
-        return OnnxChain.Fit(pipeline, input);
+            .Append<ITransformer>(t.CustomMapping<ArgMaxFactory.Input, ArgMaxFactory.Output>(ArgMaxFactory.Map, ArgMaxFactory.ContractName));
+        return OnnxChain.Fit(labels.AppendPredictedLabel(ml, pipeline, ArgMaxFactory.IndexColumn, PredictedLabelColumnName), input);
     }
 
     /// <summary>Checks the label and feature columns and adds Score and PredictedLabel.</summary>
@@ -374,7 +366,52 @@ public sealed class DenseNetworkTrainer : IEstimator<DenseNetworkTransformer>
         SchemaChecks.CheckFloatVector(inputSchema, o.FeatureColumnName, "known-size vector of Single", "feature");
         var label = SchemaChecks.Find(inputSchema, o.LabelColumnName, "label");
         if (!label.IsKey) throw SchemaChecks.Mismatch("label", o.LabelColumnName, "Key<UInt32> (use MapValueToKey)", SchemaChecks.Describe(label));
-        return SchemaTemplates.WithClassifier(SchemaTemplates.Catalog, inputSchema, ScoreColumnName, PredictedLabelColumnName);
+        var keyValues = label.Annotations.FirstOrDefault(a => a.Name == "KeyValues").ItemType?.RawType;
+        return SchemaTemplates.WithClassifier(inputSchema, ScoreColumnName, PredictedLabelColumnName, keyValues);
+    }
+}
+
+/// <summary>
+/// Class values in the label's key order and the steps that turn a class index into <c>PredictedLabel</c>: a key whose key values
+/// have the label's own type (text, numbers or booleans), so <c>MapKeyToValue</c> gives back values of the label's type.
+/// </summary>
+internal sealed class ClassLabels
+{
+    public string[] Names { get; }
+
+    readonly Func<MLContext, EstimatorChain<ITransformer>, string, string, EstimatorChain<ITransformer>> _append;
+
+    ClassLabels(string[] names, Func<MLContext, EstimatorChain<ITransformer>, string, string, EstimatorChain<ITransformer>> append)
+    {
+        Names = names;
+        _append = append;
+    }
+
+    /// <summary>Null when the values are not distinct or not one per class.</summary>
+    public static ClassLabels? Of<T>(T[] values, int classes)
+    {
+        if (values.Length != classes || values.Distinct().Count() != classes) return null;
+        var names = values.Select(v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) ?? "").ToArray();
+        return new ClassLabels(names, (ml, chain, index, output) => AppendSteps(ml, chain, values, index, output));
+    }
+
+    /// <summary>index (uint) → class value (MapValue) → key over the class values in label order (MapValueToKey with key data).</summary>
+    internal static EstimatorChain<ITransformer> AppendSteps<T>(MLContext ml, EstimatorChain<ITransformer> chain, T[] values, string index, string output)
+    {
+        var value = index + ".Value";
+        var keyData = ml.Data.LoadFromEnumerable(values.Select(v => new ValueRow<T> { Value = v }));
+        return chain
+            .Append<ITransformer>(ml.Transforms.Conversion.MapValue(value, values.Select((v, i) => new KeyValuePair<uint, T>((uint)i, v)), index))
+            .Append<ITransformer>(ml.Transforms.Conversion.MapValueToKey(output, value, keyData: keyData))
+            .Append<ITransformer>(ml.Transforms.DropColumns(index, value));
+    }
+
+    public EstimatorChain<ITransformer> AppendPredictedLabel(MLContext ml, EstimatorChain<ITransformer> chain, string index, string output) =>
+        _append(ml, chain, index, output);
+
+    sealed class ValueRow<T>
+    {
+        public T Value { get; set; } = default!;
     }
 }
 

@@ -125,6 +125,11 @@ public class DenseNetworkTests
         var model = Pipeline().Fit(split.TrainSet);
         var metrics = ml.MulticlassClassification.Evaluate(model.Transform(split.TestSet));
         Assert.True(metrics.MicroAccuracy > 0.93, $"digits accuracy {metrics.MicroAccuracy}");
+        // PredictedLabel's key values keep the label's type (Single here): MapKeyToValue gives digits back.
+        var scored = model.Transform(split.TestSet);
+        var predicted = ml.Transforms.Conversion.MapKeyToValue("PredictedDigit", "PredictedLabel").Fit(scored).Transform(scored);
+        var hits = predicted.GetColumn<float>("Digit").Zip(predicted.GetColumn<float>("PredictedDigit")).Count(p => p.First == p.Second);
+        Assert.Equal(metrics.MicroAccuracy, hits / (double)predicted.GetColumn<float>("Digit").Count(), 6);
         var again = Pipeline().Fit(split.TrainSet);
         Assert.Equal(TestData.Column(model.Transform(split.TestSet), "Score"), TestData.Column(again.Transform(split.TestSet), "Score"));
     }

@@ -21,9 +21,11 @@ public class GramTests
         float g00 = f.Take(6).Sum(v => v * v) / 12, g11 = f.Skip(6).Sum(v => v * v) / 12;
         float g01 = f.Take(6).Zip(f.Skip(6), (a, b) => a * b).Sum() / 12;
 
-        var upper = ml.Transforms.ComputeGramMatrix("G", "F").Fit(data).Transform(data);
+        var model = ml.Transforms.ComputeGramMatrix("G", "F").Fit(data);
+        var upper = model.Transform(data);
         Assert.Equal(new VectorDataViewType(NumberDataViewType.Single, 3), upper.Schema["G"].Type);
         Assert.Equal(new[] { g00, g01, g11 }, TestData.Column(upper, "G")[0], new FloatComparer(1e-5f));
+        Assert.Equal(TestData.Column(upper, "G"), TestData.Column(TestData.RoundTrip(ml, model, data.Schema).Transform(data), "G"));
 
         var full = ml.Transforms.ComputeGramMatrix("G", "F", new GramMatrixEstimator.Options { Layout = GramLayout.Full, L2Normalize = true })
             .Fit(data).Transform(data);

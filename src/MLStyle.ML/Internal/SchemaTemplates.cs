@@ -48,12 +48,27 @@ internal static class SchemaTemplates
             .Append(t.DropColumns(Vector))
             .GetOutputSchema(input);
 
-    /// <summary><paramref name="input"/> plus Score (float vector) and PredictedLabel (a key with text key values).</summary>
-    public static SchemaShape WithClassifier(TransformsCatalog t, SchemaShape input, string scoreColumn, string predictedLabelColumn) =>
-        t.CustomMapping<NoInput, ClassifierOutput>((_, _) => { }, contractName: null)
-            .Append(t.CopyColumns(scoreColumn, Vector))
-            .Append(t.Conversion.MapValue(predictedLabelColumn,
-                new[] { new KeyValuePair<uint, string>(0, "a"), new KeyValuePair<uint, string>(1, "b") }, Index, treatValuesAsKeyType: true))
-            .Append(t.DropColumns(Vector, Index))
-            .GetOutputSchema(input);
+    /// <summary>
+    /// <paramref name="input"/> plus Score (float vector) and PredictedLabel (a key whose key values have the raw type
+    /// <paramref name="keyValueType"/>, text when unknown).
+    /// </summary>
+    public static SchemaShape WithClassifier(SchemaShape input, string scoreColumn, string predictedLabelColumn, Type? keyValueType)
+    {
+        var ml = Context.Value;
+        var t = ml.Transforms;
+        var chain = new EstimatorChain<ITransformer>()
+            .Append<ITransformer>(t.CustomMapping<NoInput, ClassifierOutput>((_, _) => { }, contractName: null))
+            .Append<ITransformer>(t.CopyColumns(scoreColumn, Vector));
+        chain = keyValueType switch
+        {
+            var k when k == typeof(int) => ClassLabels.AppendSteps(ml, chain, new[] { 0, 1 }, Index, predictedLabelColumn),
+            var k when k == typeof(uint) => ClassLabels.AppendSteps(ml, chain, new[] { 0u, 1u }, Index, predictedLabelColumn),
+            var k when k == typeof(long) => ClassLabels.AppendSteps(ml, chain, new[] { 0L, 1L }, Index, predictedLabelColumn),
+            var k when k == typeof(float) => ClassLabels.AppendSteps(ml, chain, new[] { 0f, 1f }, Index, predictedLabelColumn),
+            var k when k == typeof(double) => ClassLabels.AppendSteps(ml, chain, new[] { 0d, 1d }, Index, predictedLabelColumn),
+            var k when k == typeof(bool) => ClassLabels.AppendSteps(ml, chain, new[] { false, true }, Index, predictedLabelColumn),
+            _ => ClassLabels.AppendSteps(ml, chain, new[] { "a", "b" }, Index, predictedLabelColumn),
+        };
+        return chain.Append<ITransformer>(t.DropColumns(Vector)).GetOutputSchema(input);
+    }
 }
