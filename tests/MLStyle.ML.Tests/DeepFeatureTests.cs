@@ -57,6 +57,32 @@ public class DeepFeatureTests
     }
 
     [Fact]
+    public void ExtractDeepFeatures_AnyOnnxCnn_ByPath()
+    {
+        // A tiny CNN file (conv, ReLU, max pool, conv, ReLU) used as a generic backbone, layers named by tensor.
+        var b = MLStyle.Onnx.GraphBuilder.Create("tiny_cnn");
+        var x = b.AddInput("data", MLStyle.Onnx.ElementType.Float, new long[] { -1, 3, -1, -1 }, new[] { "N", "", "H", "W" });
+        var rng = new Random(2);
+        string W(int o, int i) => b.Constant(Enumerable.Range(0, o * i * 9).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray(), new long[] { o, i, 3, 3 }, "w");
+        var r1 = b.Relu(b.Node("Conv", new[] { x, W(4, 3) }, "conv_a", ("kernel_shape", new long[] { 3, 3 }), ("pads", new long[] { 1, 1, 1, 1 })));
+        var p1 = b.Node("MaxPool", new[] { r1 }, "pool_a", ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }));
+        var r2 = b.Node("Relu", new[] { b.Node("Conv", new[] { p1, W(6, 4) }, "conv_b", ("kernel_shape", new long[] { 3, 3 }), ("pads", new long[] { 1, 1, 1, 1 })) }, "features_b");
+        b.AddOutput(r2, new MLStyle.Onnx.TensorInfo(MLStyle.Onnx.ElementType.Float, new long[] { -1, 6, -1, -1 }));
+        var file = Path.Combine(Path.GetTempPath(), $"mlstyle-tiny-cnn-{Guid.NewGuid():N}.onnx");
+        MLStyle.Onnx.OnnxModels.Save(b.Model, file);
+        try
+        {
+            var ml = new MLContext(seed: 1);
+            var data = ml.Data.LoadFromEnumerable(TestData.ContentRows());
+            var output = ml.Transforms.ExtractDeepFeatures("F", "Pixels", new DeepFeatureExtractingEstimator.Options { BackboneName = file, Layers = new[] { "features_b" } })
+                .Fit(data).Transform(data);
+            Assert.Equal(new VectorDataViewType(NumberDataViewType.Single, 6, 16, 16), output.Schema["F"].Type);
+            Assert.Contains(TestData.Column(output, "F")[0], v => v > 0);
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
     public void ExtractDeepFeatures_WrongColumnTypes_GiveSchemaMismatchErrors()
     {
         var ml = new MLContext(seed: 1);

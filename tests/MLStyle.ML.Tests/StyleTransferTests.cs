@@ -64,6 +64,27 @@ public class StyleTransferTests
     }
 
     [Fact]
+    public void StyleTransfer_StyleBlend_WeightsTheGramTargets()
+    {
+        var ml = new MLContext(seed: 1);
+        float[][] Grams(StyleTransferEstimator.Options o) => ml.Transforms.StyleTransfer("Out", "Pixels", o).BuildModel(new ImageSize(32, 32), "out")
+            .Graph.Initializer.Where(t => t.Name.StartsWith("style_gram_")).OrderBy(t => t.Name).Select(MLStyle.Onnx.TensorProtos.ToFloats).ToArray();
+        var swirls = Grams(SmallOptions());
+        var coffeeOnly = SmallOptions();
+        coffeeOnly.StyleImages[0] = TestData.Sample("style", "coffee.png");
+        var coffee = Grams(coffeeOnly);
+        var both = SmallOptions();
+        both.StyleImages.Add(TestData.Sample("style", "coffee.png"));
+        both.StyleBlend = new[] { 3f, 1f };
+        var blend = Grams(both);
+        Assert.Equal(2, blend.Length);
+        for (int l = 0; l < blend.Length; l++)
+            for (int i = 0; i < blend[l].Length; i += 97)
+                Assert.Equal(0.75f * swirls[l][i] + 0.25f * coffee[l][i], blend[l][i], 1e-4f * Math.Max(1f, Math.Abs(blend[l][i])));
+        Assert.NotEqual(swirls[0], coffee[0]);
+    }
+
+    [Fact]
     public void StyleTransfer_PixelsOutput_PreserveColors_KeepsTheInputChroma()
     {
         var ml = new MLContext(seed: 1);
