@@ -1,6 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLStyle.Autodiff;
+using MLStyle.Backbones;
 using MLStyle.Losses;
 using MLStyle.ML.Internal;
 using MLStyle.Onnx;
@@ -20,7 +20,8 @@ namespace MLStyle.ML;
 /// | Input column data type | `Vector<Single, 3, H, W>`: planar RGB pixels 0–255, as `ExtractPixels` produces by default |
 /// | Output column data type | `Image<H, W>` (default) or `Vector<Single, 3, H, W>` with `OutputKind = Pixels` |
 ///
-/// The objective is Σ weight·mean(activations) over `Layers`. Each step is x ← clip(x + StepSize · g / mean|g|, 0, 255) with
+/// The objective is that of MLStyle's DeepDream engine (`MLStyle.Losses.DreamObjective`): Σ weight·mean(activations) over
+/// `Layers` (or the mean square with `Reduction = L2`, optionally over chosen `Channels`). Each step is x ← clip(x + StepSize · g / mean|g|, 0, 255) with
 /// g the gradient of the objective (MLStyle's differentiator, as ONNX operators), so a step moves pixels by about `StepSize`
 /// on the 0–255 scale whatever the gradient's magnitude. Octaves are unrolled into the ONNX model, smallest first: octave k
 /// runs `Iterations` steps on the image resized by `OctaveScale`^-(Octaves−1−k), starting from that resized image plus the
@@ -35,10 +36,16 @@ public sealed class DeepDreamEstimator : IEstimator<TransformerChain<ITransforme
     public sealed class Options : BackboneOptions
     {
         /// <summary>
-        /// Layers whose mean activation is maximised, as <c>name</c> or <c>name:weight</c> (default: <c>layer3.0</c> for ResNet18,
-        /// the middle layer for other backbones).
+        /// Layers whose activations are maximised, as <c>name</c> or <c>name:weight</c> (default: the DeepDream engine's,
+        /// <c>layer3.0</c> and <c>layer3.1</c> for ResNet18, <c>relu4_2</c> for VGG; see <see cref="DreamDefaults"/>).
         /// </summary>
         public IList<string>? Layers { get; set; }
+
+        /// <summary>How a layer's activations become a number: their mean (default) or mean square.</summary>
+        public DreamReduction Reduction { get; set; } = DreamReduction.Mean;
+
+        /// <summary>Only these channels of every layer count (default null: all channels).</summary>
+        public IList<int>? Channels { get; set; }
 
         /// <summary>Gradient-ascent steps per octave (default 10).</summary>
         public int Iterations { get; set; } = 10;
@@ -107,11 +114,11 @@ public sealed class DeepDreamEstimator : IEstimator<TransformerChain<ITransforme
     {
         var o = _options;
         var backbone = o.ResolveBackbone();
-        var layers = o.Layers is { } l ? WeightedLayer.ParseList(string.Join(",", l))
-            : new[] { new WeightedLayer(backbone.Name == "resnet18" ? "layer3.0" : backbone.Layers[backbone.Layers.Count / 2].Name, 1f) };
-        var infos = layers.Select(l => backbone.Layer(l.Layer)).ToList();
-        var trunk = backbone.TrunkFor(infos);
+        var layers = o.Layers is { } l ? WeightedLayer.ParseList(string.Join(",", l)) : DreamDefaults.Layers(backbone);
+        var spec = new DreamObjectiveSpec(backbone, layers, o.Reduction, o.Channels?.ToList());
+        spec.Validate();
         var b = GraphBuilder.Create("mlstyle_deep_dream");
+        var layerScale = b.Constant(Enumerable.Repeat(1f, layers.Count).ToArray(), new long[] { layers.Count }, "layer_scale");
         var input = b.AddInput(_inputColumn, ElementType.Float, size.Dims);
         var copier = new TrunkCopier(b);
         var sizes = OctaveSizes(size, o.Octaves, o.OctaveScale);
@@ -124,11 +131,13 @@ public sealed class DeepDreamEstimator : IEstimator<TransformerChain<ITransforme
             var start = detail is null ? baseImage : b.Add(baseImage, Resize(b, detail, s));
             b.SetInfo(start, TensorInfo.Float(s.Dims));
 
+            // The loop body: the objective and its gradient (differentiated by DreamObjective before inlining), then the step.
+            var objectiveModel = DreamObjective.BuildModel(spec, s.Width, s.Height);
             var loop = LoopScope.Begin(b, $"octave{k}/", s.Dims);
             var x = loop.Carried[0];
-            var map = copier.Append(trunk, x, $"octave{k}/");
-            var objective = StyleLosses.WeightedSum(b, layers.Select((l, i) => (b.ReduceMean(map[infos[i].Tensor], null, keepdims: false), l.Weight)).ToList());
-            var g = Differentiator.AddGradients(b, objective, null, new[] { x })[x];
+            var map = copier.Inline(objectiveModel, new Dictionary<string, string> { [Backbone.InputName] = x, [DreamObjective.LayerScale] = layerScale }, $"octave{k}/");
+            var objective = map[DreamObjective.Objective];
+            var g = map[DreamObjective.ImageGrad];
             var meanAbs = b.ReduceMean(b.Node("Abs", new[] { g }), null, keepdims: false);
             var step = b.Div(b.Mul(g, o.StepSize), b.Add(meanAbs, b.Scalar(1e-8f)));
             var next = GraphOps.Clip(b, b.Add(x, step));

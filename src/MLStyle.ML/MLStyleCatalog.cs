@@ -150,7 +150,7 @@ public static class MLStyleCatalog
     /// <see cref="DeepDreamEstimator.Options.OutputKind"/> = <see cref="ImageOutputKind.Pixels"/>).</param>
     /// <param name="inputColumnName">Name of the pixel column (<c>Vector&lt;Single, 3, H, W&gt;</c>, RGB 0–255).
     /// If set to <see langword="null"/>, the value of the <paramref name="outputColumnName"/> is used as source.</param>
-    /// <param name="options">Layers, steps, octaves, backbone (default: ResNet18 layer3.0, 3 octaves of 10 steps).</param>
+    /// <param name="options">Layers, steps, octaves, backbone (default: ResNet18 layer3.0 and layer3.1, 3 octaves of 10 steps).</param>
     /// <example>
     /// <code language="csharp"><![CDATA[
     /// var pipeline = mlContext.Transforms.ExtractPixels("Pixels", "Image")

@@ -47,6 +47,10 @@ public sealed class StylizeCommand : Command<StylizeCommand.Settings>
         [Description("L-BFGS history pairs (default 100).")]
         public int History { get; init; } = 100;
 
+        [CommandOption("--line-search <MODE>")]
+        [Description("L-BFGS line search: none (default, one evaluation per iteration) or strong-wolfe.")]
+        public string LineSearch { get; init; } = "none";
+
         [CommandOption("--content-weight <W>")]
         [Description("Content loss weight (default: the backbone's).")]
         public string? ContentWeight { get; init; }
@@ -121,6 +125,12 @@ public sealed class StylizeCommand : Command<StylizeCommand.Settings>
             Optimizer = Optimizer.ToLowerInvariant(),
             LearningRate = Float(LearningRate, "--learning-rate"),
             LbfgsHistory = History,
+            LineSearch = LineSearch.ToLowerInvariant() switch
+            {
+                "none" => MLStyle.Optimization.LineSearch.None,
+                "strong-wolfe" or "strongwolfe" or "wolfe" => MLStyle.Optimization.LineSearch.StrongWolfe,
+                _ => throw new MLStyleException($"invalid --line-search '{LineSearch}': use none or strong-wolfe"),
+            },
             ContentWeight = Float(ContentWeight, "--content-weight"),
             StyleWeight = Float(StyleWeight, "--style-weight"),
             TvWeight = Float(TvWeight, "--tv-weight"),

@@ -4,37 +4,62 @@ using Onnx;
 
 namespace MLStyle.ML.Internal;
 
-/// <summary>Copies backbone trunks into a graph under construction, sharing their weights between copies.</summary>
+/// <summary>
+/// Copies (inlines) whole ONNX graphs into a graph under construction: backbone trunks and graphs built on them, such as
+/// DeepDream objectives. Initializers with the same name and the same contents (a backbone's weights) are stored once and
+/// shared by every copy; everything else gets fresh names.
+/// </summary>
 internal sealed class TrunkCopier
 {
     readonly GraphBuilder _b;
-    readonly Dictionary<string, string> _weights = new();
+    readonly Dictionary<string, List<(TensorProto Tensor, string Name)>> _initializers = new();
 
     public TrunkCopier(GraphBuilder b) => _b = b;
 
     /// <summary>
     /// Appends the nodes of <paramref name="trunk"/> (a <see cref="Backbone.Trunk"/> or a pruned copy of it) reading
-    /// <paramref name="input"/> instead of <see cref="Backbone.InputName"/>. Weights are added once per copier and shared by every
-    /// copy; other tensors get fresh names starting with <paramref name="prefix"/>. Returns trunk tensor name → name in the graph.
+    /// <paramref name="input"/> instead of <see cref="Backbone.InputName"/>. Returns trunk tensor name → name in the graph.
     /// </summary>
-    public Dictionary<string, string> Append(ModelProto trunk, string input, string prefix)
+    public Dictionary<string, string> Append(ModelProto trunk, string input, string prefix) =>
+        Inline(trunk, new Dictionary<string, string> { [Backbone.InputName] = input }, prefix);
+
+    /// <summary>
+    /// Appends the nodes of <paramref name="model"/>, feeding its graph inputs from <paramref name="inputs"/> (graph input name →
+    /// tensor in the graph under construction). Returns the model's tensor names → names in the graph.
+    /// </summary>
+    public Dictionary<string, string> Inline(ModelProto model, IReadOnlyDictionary<string, string> inputs, string prefix)
     {
-        foreach (var t in trunk.Graph.Initializer)
-            if (!_weights.ContainsKey(t.Name)) _weights[t.Name] = _b.Initializer(t.Clone(), t.Name);
-        var map = new Dictionary<string, string>(_weights) { [Backbone.InputName] = input };
-        foreach (var n in trunk.Graph.Node)
+        var map = new Dictionary<string, string>(inputs);
+        foreach (var t in model.Graph.Initializer)
+            if (!map.ContainsKey(t.Name)) map[t.Name] = Shared(t);
+        foreach (var i in model.Graph.Input)
+            if (!map.ContainsKey(i.Name)) throw new ModelException($"graph input '{i.Name}' of '{model.Graph.Name}' is not fed");
+        foreach (var n in model.Graph.Node)
         {
             var c = n.Clone();
             c.Name = _b.UniqueName(prefix + (string.IsNullOrEmpty(n.Name) ? n.OpType : n.Name));
             for (int i = 0; i < c.Input.Count; i++)
                 if (c.Input[i].Length > 0)
                     c.Input[i] = map.TryGetValue(c.Input[i], out var m) ? m
-                        : throw new ModelException($"backbone tensor '{c.Input[i]}' is used before it is computed");
+                        : throw new ModelException($"tensor '{c.Input[i]}' of '{model.Graph.Name}' is used before it is computed");
             for (int i = 0; i < c.Output.Count; i++)
                 if (c.Output[i].Length > 0) c.Output[i] = map[n.Output[i]] = _b.UniqueName(prefix + n.Output[i]);
             _b.AddNode(c);
         }
         return map;
+    }
+
+    string Shared(TensorProto t)
+    {
+        if (!_initializers.TryGetValue(t.Name, out var list)) _initializers[t.Name] = list = new();
+        foreach (var (known, name) in list)
+            if (known.DataType == t.DataType && known.Dims.SequenceEqual(t.Dims) && known.RawData.Equals(t.RawData)
+                && known.FloatData.SequenceEqual(t.FloatData) && known.Int64Data.SequenceEqual(t.Int64Data) && known.Int32Data.SequenceEqual(t.Int32Data))
+                return name;
+        var copy = t.Clone();
+        var added = _b.Initializer(copy, t.Name);
+        list.Add((copy, added));
+        return added;
     }
 }
 

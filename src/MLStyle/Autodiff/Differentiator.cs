@@ -76,6 +76,12 @@ public static class Differentiator
             foreach (var inp in n.Input) if (inp.Length > 0 && active.Contains(inp)) needed.Add(inp);
         }
 
+        // Refuse an operator without a rule before emitting anything: otherwise a rule further down the path can fail first
+        // with a confusing message (e.g. the unknown output shape of the unsupported node).
+        for (int i = path.Count - 1; i >= 0; i--)
+            if (!GradientRules.All.ContainsKey(path[i].OpType))
+                throw new ModelException($"cannot differentiate {path[i].Describe()}: MLStyle has no gradient rule for operator '{path[i].OpType}'");
+
         var contributions = new Dictionary<string, List<string>>();
         void Contribute(string t, string g)
         {

@@ -53,7 +53,7 @@ public static class Vgg
         var layers = new List<LayerInfo>();
         int blockNo = 1, conv = 0;
         string? last = null;
-        foreach (var n in m.Graph.Node)
+        foreach (var n in m.Graph.Node.Skip(1)) // node 0 is the input normalisation
         {
             if (n.OpType is "Flatten" or "Reshape" or "Gemm" or "MatMul") break;
             switch (n.OpType)

@@ -26,6 +26,9 @@ public sealed record StyleTransferOptions
     /// <summary>L-BFGS history size (default 100 pairs, as neural-style).</summary>
     public int LbfgsHistory { get; init; } = 100;
 
+    /// <summary>L-BFGS line search (default none, as neural-style: one evaluation per iteration).</summary>
+    public LineSearch LineSearch { get; init; } = LineSearch.None;
+
     /// <summary>Weight of the content loss (default: the backbone's).</summary>
     public float? ContentWeight { get; init; }
 
@@ -178,7 +181,7 @@ public sealed class StyleTransferEngine
                 return new LossRecord(stage, iteration, scalars[0][0], scalars[1][0], scalars[2][0], scalars[3][0]);
             }
 
-            var opt = Optimizers.Create(options.Optimizer, options.LearningRate ?? (options.Optimizer == "adam" ? 2f : null), options.LbfgsHistory);
+            var opt = Optimizers.Create(options.Optimizer, options.LearningRate ?? (options.Optimizer == "adam" ? 2f : null), options.LbfgsHistory, options.LineSearch);
             var monitor = new ConvergenceMonitor(options.Tolerance, patience: 5);
             LossRecord evalRecord = Evaluate(0);
             initial ??= evalRecord;

@@ -53,15 +53,17 @@ public sealed partial class GraphBuilder
         var da = Dims(a); var dl = Dims(like);
         if (da is not null && dl is not null && da.SequenceEqual(dl) && da.All(d => d >= 0)) return a;
         if (dl is not null && dl.All(d => d >= 0)) return Reshape(a, dl);
-        return WithInfoOf(Reshape(a, ShapeOf(like)), like, Info(a)?.ElemType);
+        // A runtime shape: inference cannot see it, but the result has exactly like's (partly symbolic) shape.
+        return WithShapeOf(Reshape(a, ShapeOf(like)), a, like);
     }
 
     /// <summary>Broadcasts <paramref name="a"/> to the (runtime) shape of <paramref name="like"/>.</summary>
-    public string ExpandLike(string a, string like) => WithInfoOf(Expand(a, ShapeOf(like)), like, Info(a)?.ElemType);
+    public string ExpandLike(string a, string like) => WithShapeOf(Expand(a, ShapeOf(like)), a, like);
 
-    string WithInfoOf(string t, string like, int? elemType)
+    /// <summary>Records that <paramref name="t"/> (computed from <paramref name="from"/>) has <paramref name="like"/>'s shape.</summary>
+    string WithShapeOf(string t, string from, string like)
     {
-        if (Info(like) is { } li) SetInfo(t, li with { ElemType = elemType ?? li.ElemType });
+        if (Dims(like) is { } dl) SetInfo(t, new TensorInfo(Info(from)?.ElemType ?? ElementType.Float, dl));
         return t;
     }
 
@@ -103,12 +105,12 @@ public sealed partial class GraphBuilder
     public string Expand(string a, string shape) => Node("Expand", new[] { a, shape });
 
     /// <summary>A float tensor of zeros with the runtime shape of <paramref name="like"/>.</summary>
-    public string ZerosLike(string like) => WithInfoOf(
-        Node("ConstantOfShape", new[] { ShapeOf(like) }, "zeros", ("value", TensorProtos.FromFloats("", new[] { 0f }, 1))), like, ElementType.Float);
+    public string ZerosLike(string like) =>
+        WithShapeOf(Node("ConstantOfShape", new[] { ShapeOf(like) }, "zeros", ("value", TensorProtos.FromFloats("", new[] { 0f }, 1))), like, like);
 
     /// <summary>A float tensor of ones with the runtime shape of <paramref name="like"/>.</summary>
-    public string OnesLike(string like) => WithInfoOf(
-        Node("ConstantOfShape", new[] { ShapeOf(like) }, "ones", ("value", TensorProtos.FromFloats("", new[] { 1f }, 1))), like, ElementType.Float);
+    public string OnesLike(string like) =>
+        WithShapeOf(Node("ConstantOfShape", new[] { ShapeOf(like) }, "ones", ("value", TensorProtos.FromFloats("", new[] { 1f }, 1))), like, like);
 
     /// <summary>
     /// Sums <paramref name="grad"/> over the axes along which <paramref name="operand"/> was broadcast

@@ -212,7 +212,7 @@ public static class GraphTransforms
     /// </summary>
     public static int FoldBatchNorm(ModelProto model) => FoldBatchNormUnless(model, Array.Empty<string>());
 
-    /// <summary>Like <see cref="FoldBatchNorm"/>, but leaves alone Conv/BN pairs that touch any of <paramref name="keep"/>.</summary>
+    /// <summary>Like <see cref="FoldBatchNorm"/>, but leaves alone Conv/BN pairs that touch any of <paramref name="protect"/>.</summary>
     public static int FoldBatchNormUnless(ModelProto model, IReadOnlyCollection<string> protect)
     {
         var g = model.Graph;
@@ -232,7 +232,9 @@ public static class GraphTransforms
             var p = Enumerable.Range(1, 4).Select(i => b.ConstantValue(bn.Input[i])).ToArray();
             if (w is null || p.Any(t => t is null)) continue;
             if (consumers.GetValueOrDefault(conv.Input[1]) != 1) continue; // weights shared elsewhere
-            if (conv.Input.Concat(bn.Input).Concat(bn.Output).Any(protect.Contains) || protect.Contains(conv.Output[0])) continue;
+            // Folding changes the Conv's weights and bias and removes the tensor between Conv and BN; the Conv's data input and
+            // the BN's output survive unchanged, so differentiating with respect to them does not prevent folding.
+            if (conv.Input.Skip(1).Concat(bn.Input.Skip(1)).Any(protect.Contains) || protect.Contains(conv.Output[0])) continue;
             var scale = TensorProtos.ToFloats(p[0]!); var bias = TensorProtos.ToFloats(p[1]!);
             var mean = TensorProtos.ToFloats(p[2]!); var variance = TensorProtos.ToFloats(p[3]!);
             float eps = bn.GetFloat("epsilon", 1e-5f);

@@ -163,6 +163,13 @@ public static class ShapeInference
                 outs[0] = new TensorInfo(et, dims);
                 break;
             }
+            case "DepthToSpace":
+            {
+                long bs = n.GetInt("blocksize", 1);
+                outs[0] = x?.Dims is not { Length: 4 } d ? new TensorInfo(et, null)
+                    : new TensorInfo(et, new[] { d[0], d[1] < 0 ? -1 : d[1] / (bs * bs), d[2] < 0 ? -1 : d[2] * bs, d[3] < 0 ? -1 : d[3] * bs });
+                break;
+            }
             case "GlobalAveragePool": case "GlobalMaxPool":
                 outs[0] = x?.Dims is null ? new TensorInfo(et, null) : new TensorInfo(et, x.Dims.Select((v, i) => i < 2 ? v : 1).ToArray());
                 break;
@@ -199,7 +206,12 @@ public static class ShapeInference
             case "Reshape":
             {
                 var shape = ConstInts(n, 1, constant);
-                if (shape is null) { outs[0] = new TensorInfo(et, null); break; }
+                if (shape is null)
+                {
+                    // A runtime shape of known length still fixes the rank.
+                    outs[0] = new TensorInfo(et, In(n, 1, info)?.Dims is [var len] && len >= 0 ? Enumerable.Repeat(-1L, (int)len).ToArray() : null);
+                    break;
+                }
                 var dims = new long[shape.Length];
                 long known = 1; int minus = -1; bool unknownIn = x?.Dims is null || !x.IsFullyKnown;
                 for (int i = 0; i < shape.Length; i++)
@@ -318,6 +330,8 @@ public static class ShapeInference
             case "Expand":
             {
                 var shape = ConstInts(n, 1, constant);
+                if (shape is null && x?.Dims is not null && In(n, 1, info)?.Dims is [var len] && len >= 0)
+                    shape = Enumerable.Repeat(-1L, (int)len).ToArray(); // a runtime shape of known length: rank known, sizes not
                 outs[0] = new TensorInfo(et, shape is null || x?.Dims is null ? null : Broadcast(new[] { x.Dims, shape }));
                 break;
             }

@@ -5,14 +5,21 @@ namespace MLStyle.Autodiff;
 // Unary and broadcasting binary element-wise operators.
 public static partial class GradientRules
 {
+    /// <summary>
+    /// Formulation of the ReLU gradient (dY where Y &gt; 0). CastMask is the default: at 512² on the ResNet18 trunk it was
+    /// 10–30 % faster than Where (same run, identical gradients; docs/benchmarks.md).
+    /// </summary>
+    public static ReluGradient ReluBackward { get; set; } = ReluGradient.CastMask;
+
     static void RegisterElementwise(Dictionary<string, GradientRule> d)
     {
         d["Identity"] = c => new[] { c.DY };
         d["Neg"] = c => new[] { c.B.Neg(c.DY) };
-        d["Relu"] = c =>
+        d["Relu"] = c => ReluBackward switch
         {
-            var mask = c.B.Greater(c.Y(), c.B.Scalar(0f));
-            return new[] { c.B.Where(mask, c.DY, c.B.Scalar(0f)) };
+            ReluGradient.Sign => new[] { c.B.Mul(c.DY, c.B.Node("Sign", new[] { c.Y() })) },
+            ReluGradient.CastMask => new[] { c.B.Mul(c.DY, c.B.Cast(c.B.Greater(c.Y(), c.B.Scalar(0f)), ElementType.Float)) },
+            _ => new[] { c.B.Where(c.B.Greater(c.Y(), c.B.Scalar(0f)), c.DY, c.B.Scalar(0f)) },
         };
         d["LeakyRelu"] = c =>
         {
@@ -101,4 +108,17 @@ public static partial class GradientRules
         if (c.Needs(1)) g[1] = c.B.ReduceToShape(db(c.B, dy), c.X(1));
         return g;
     }
+}
+
+/// <summary>Ways to write the ReLU gradient dX = dY · [Y &gt; 0] in ONNX operators.</summary>
+public enum ReluGradient
+{
+    /// <summary>Where(Greater(Y, 0), dY, 0).</summary>
+    Where,
+
+    /// <summary>dY · Sign(Y) (Y ≥ 0 after a ReLU, so Sign is the mask).</summary>
+    Sign,
+
+    /// <summary>dY · Cast(Greater(Y, 0)).</summary>
+    CastMask,
 }

@@ -63,27 +63,56 @@ public static partial class GradientRules
         bool includePad = n.GetInt("count_include_pad", 0) != 0;
         bool ceil = n.GetInt("ceil_mode", 0) != 0;
         long window = kernel.Aggregate(1L, (p, v) => p * v);
-        string scaled;
-        if ((includePad || geo.Pads.All(p => p == 0)) && !ceil)
-        {
-            scaled = b.Mul(c.DY, 1f / window);
-        }
-        else
-        {
-            // Divide by the number of real (non-padding) input positions in each window.
-            var onesShape = b.Concat(0, b.Ints(1, 1), b.ShapeSlice(x, 2, xd.Length));
-            var ones = b.Node("ConstantOfShape", new[] { onesShape }, "ones", ("value", TensorProtos.FromFloats("", new[] { 1f }, 1)));
-            var attrs = new List<(string, object)> { ("kernel_shape", kernel), ("strides", geo.Strides), ("pads", geo.Pads), ("count_include_pad", 1L) };
-            if (ceil) attrs.Add(("ceil_mode", 1L));
-            if (n.GetInts("dilations") is { } dl) attrs.Add(("dilations", dl));
-            var frac = b.Node("AveragePool", new[] { ones }, "pool_count", attrs.ToArray());
-            scaled = b.Div(c.DY, b.Mul(frac, (float)window));
-        }
+        string scaled = !ceil && (includePad || geo.Pads.All(p => p == 0))
+            ? b.Mul(c.DY, 1f / window)                          // every window holds kH·kW counted positions
+            : b.Div(c.DY, WindowCounts(b, x, c.DY, geo, includePad, ceil));
         var kernelOnes = Enumerable.Repeat(1f, (int)(channels * window)).ToArray();
         var wk = b.Constant(kernelOnes, new[] { channels, 1L }.Concat(kernel).ToArray(), "avgpool_kernel");
-        var ct = b.Node("ConvTranspose", new[] { scaled, wk }, "avgpool_dx",
-            ("strides", geo.Strides), ("pads", geo.Pads), ("group", channels), ("kernel_shape", kernel), ("dilations", geo.Dilations));
-        return new[] { b.FitSpatial(ct, x) };
+        return new[] { BackToInput(b, scaled, wk, x, geo, channels) };
+    }
+
+    /// <summary>
+    /// The divisor ONNX Runtime uses for each output position of an AveragePool: the number of real input positions in the
+    /// window (count_include_pad = 0), or the number of positions inside the padded input (count_include_pad = 1; with
+    /// ceil_mode a last window can reach past the end padding, and only the part inside it counts). Computed as a Conv of
+    /// ones with a ones kernel, shaped [1, 1, out…] (ONNX Runtime folds it to a constant for fixed shapes).
+    /// </summary>
+    static string WindowCounts(GraphBuilder b, string x, string dy, ConvGeometry geo, bool includePad, bool ceil)
+    {
+        int sp = geo.Spatial, rank = sp + 2;
+        var padTotal = Enumerable.Range(0, sp).Select(i => includePad ? geo.Pads[i] + geo.Pads[i + sp] : 0L).ToArray();
+        var spatial = b.ShapeSlice(x, 2, rank);
+        if (padTotal.Any(p => p != 0)) spatial = b.Add(spatial, b.Ints(padTotal));
+        var ones = b.Node("ConstantOfShape", new[] { b.Concat(0, b.Ints(1, 1), spatial) }, "pool_ones",
+            ("value", TensorProtos.FromFloats("", new[] { 1f }, 1)));
+        if (b.Dims(x) is { } xd)
+            b.SetInfo(ones, TensorInfo.Float(new long[] { 1, 1 }.Concat(Enumerable.Range(0, sp).Select(i => xd[i + 2] < 0 ? -1 : xd[i + 2] + padTotal[i])).ToArray()));
+        // Zero padding contributes nothing to the count; ceil_mode windows may reach up to stride − 1 past the end padding.
+        var pads = new long[2 * sp];
+        for (int i = 0; i < sp; i++)
+        {
+            pads[i] = includePad ? 0 : geo.Pads[i];
+            pads[i + sp] = (includePad ? 0 : geo.Pads[i + sp]) + (ceil ? geo.Strides[i] - 1 : 0);
+        }
+        var kOnes = b.Constant(Enumerable.Repeat(1f, (int)geo.Kernel.Aggregate(1L, (p, v) => p * v)).ToArray(),
+            new long[] { 1, 1 }.Concat(geo.Kernel).ToArray(), "pool_count_kernel");
+        var counts = b.Node("Conv", new[] { ones, kOnes }, "pool_count",
+            ("kernel_shape", geo.Kernel), ("strides", geo.Strides), ("pads", pads), ("dilations", geo.Dilations));
+        return b.FitSpatial(counts, dy);
+    }
+
+    /// <summary>
+    /// Spreads a pooled gradient back over the input: ConvTranspose with the pooling geometry, cropping only the leading
+    /// padding, then cropping or zero-filling the end to X's size. (ConvTranspose's own end crop would drop real rows
+    /// whenever the windows stop short of the end padding, e.g. odd sizes or asymmetric pads.)
+    /// </summary>
+    internal static string BackToInput(GraphBuilder b, string dy, string w, string x, ConvGeometry geo, long group)
+    {
+        int sp = geo.Spatial;
+        var leadPads = geo.Pads.Select((p, i) => i < sp ? p : 0L).ToArray();
+        var ct = b.Node("ConvTranspose", new[] { dy, w }, "pool_dx",
+            ("strides", geo.Strides), ("pads", leadPads), ("group", group), ("kernel_shape", geo.Kernel), ("dilations", geo.Dilations));
+        return b.FitSpatial(ct, x);
     }
 
     static string?[] ResizeRule(GradientContext c)
@@ -109,7 +138,8 @@ public static partial class GradientRules
         bool blockExact = ctm switch
         {
             "asymmetric" => nearest == "floor",
-            "half_pixel" or "pytorch_half_pixel" => true,
+            // Source index (x + ½)/k − ½ is never a half-integer for integer k, so rounding maps blocks of k; floor/ceil do not.
+            "half_pixel" or "pytorch_half_pixel" => nearest is "round_prefer_floor" or "round_prefer_ceil",
             _ => false,
         };
         if (!blockExact) throw c.Unsupported($"coordinate_transformation_mode '{ctm}' with nearest_mode '{nearest}' is not a block upscaling");
