@@ -5,14 +5,14 @@ namespace MLStyle.Cli;
 /// <summary>Console output: messages on stderr, results on stdout, plain text when not on a terminal.</summary>
 public static class Output
 {
-    static readonly IAnsiConsole Err = CreateStderr();
+    static readonly IAnsiConsole Err = CreateErr();
 
-    static IAnsiConsole CreateStderr()
+    static IAnsiConsole CreateErr()
     {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        // In logs and pipes a message stays on one line, whatever its length.
-        if (Console.IsErrorRedirected) console.Profile.Width = 1 << 14;
-        return console;
+        var c = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        // Redirected output has no width; Spectre would wrap at 80 columns and split an error over several lines.
+        if (Console.IsErrorRedirected) c.Profile.Width = 4096;
+        return c;
     }
 
     /// <summary>True when stderr is an interactive terminal (progress bars), false in logs and pipes.</summary>

@@ -25,6 +25,10 @@ app.Configure(c =>
     c.AddCommand<StylizeCommand>("stylize")
         .WithDescription("Stylise an image with the style of one or more others (Gatys et al. 2016).")
         .WithExample("stylize", "--content", "samples/content/chelsea.png", "--style", "samples/style/hubble.jpg", "--output", "out.png");
+    c.AddCommand<DreamCommand>("dream")
+        .WithDescription("DeepDream: amplify what a network sees in an image (octaves, jitter, tiles, guided dreams, zoom frames).")
+        .WithExample("dream", "--input", "samples/content/chelsea.png", "--output", "dream.png")
+        .WithExample("dream", "--input", "big.jpg", "--output", "big-dream.png", "--tile", "512", "--octaves", "2");
     c.AddCommand<GradCommand>("grad")
         .WithDescription("Differentiate an ONNX model: write a model that also outputs d(sum(Y*Y_seed))/dN.")
         .WithExample("grad", "--model", "m.onnx", "--of", "Y", "--wrt", "X,W", "--output", "g.onnx");

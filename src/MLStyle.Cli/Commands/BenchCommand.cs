@@ -49,8 +49,15 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         var layers = s.Layers?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                      ?? (backbone.Name == "resnet18" ? new[] { "layer3.1", "layer4.2" } : new[] { backbone.Layers[^1].Name });
         var rows = new List<string[]>();
-        var formulations = s.Formulations ? new[] { ConvInputGradient.FlippedConv, ConvInputGradient.ConvTranspose } : new[] { GradientRules.StrideOneInputGradient };
-        var original = GradientRules.StrideOneInputGradient;
+        var formulations = s.Formulations
+            ? new[]
+            {
+                (ConvInputGradient.FlippedConv, ConvInputGradient.SubPixelConv),
+                (ConvInputGradient.FlippedConv, ConvInputGradient.ConvTranspose),
+                (ConvInputGradient.ConvTranspose, ConvInputGradient.ConvTranspose),
+            }
+            : new[] { (GradientRules.StrideOneInputGradient, GradientRules.StridedInputGradient) };
+        var original = (GradientRules.StrideOneInputGradient, GradientRules.StridedInputGradient);
         Output.Info($"bench: {backbone.Name}, threads {settings.Threads}, device {settings.Device}, {s.Repeat} runs + 2 warm-up, median");
         try
         {
@@ -60,27 +67,37 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
                     cancel.ThrowIfCancellationRequested();
                     var l = backbone.Layer(layer);
                     var image = RandomImage(size, s.Seed);
-                    double fwd;
-                    using (var fs = new OnnxSession(backbone.TrunkFor(new[] { l }), settings))
-                        fwd = Median(s.Repeat, () => fs.Run(new Dictionary<string, FloatTensor> { [Backbone.InputName] = image }));
-                    foreach (var f in formulations)
+                    // Build every variant first, then time them round-robin so load changes hit all of them alike.
+                    var runs = new List<(string Name, Action Run, IDisposable[] Owned)>();
+                    var fs = new OnnxSession(backbone.TrunkFor(new[] { l }), settings);
+                    var fwdInputs = new Dictionary<string, FloatTensor> { [Backbone.InputName] = image };
+                    runs.Add(("forward", () => fs.Run(fwdInputs), new IDisposable[] { fs }));
+                    foreach (var (one, strided) in formulations)
                     {
-                        GradientRules.StrideOneInputGradient = f;
-                        var (step, mem) = LossStep(backbone, l, size, image, settings, s.Repeat);
-                        rows.Add(new[] { layer, $"{size}²", f.ToString(), $"{fwd:F1}", $"{step:F1}", $"{step / fwd:F2}", Output.Bytes(mem) });
-                        Output.Info($"  {layer} {size}² {f}: forward {fwd:F1} ms, loss+grad {step:F1} ms ({step / fwd:F2}x)");
+                        (GradientRules.StrideOneInputGradient, GradientRules.StridedInputGradient) = (one, strided);
+                        var (run, owned) = LossStep(backbone, l, size, image, settings);
+                        runs.Add(($"{one}/{strided}", run, owned));
                     }
+                    var medians = Medians(s.Repeat, runs.Select(r => r.Run).ToList());
+                    long mem = Process.GetCurrentProcess().PeakWorkingSet64;
+                    double fwd = medians[0];
+                    for (int i = 1; i < runs.Count; i++)
+                    {
+                        rows.Add(new[] { layer, $"{size}²", runs[i].Name, $"{fwd:F1}", $"{medians[i]:F1}", $"{medians[i] / fwd:F2}", Output.Bytes(mem) });
+                        Output.Info($"  {layer} {size}² {runs[i].Name}: forward {fwd:F1} ms, loss+grad {medians[i]:F1} ms ({medians[i] / fwd:F2}x)");
+                    }
+                    foreach (var r in runs) foreach (var o in r.Owned) o.Dispose();
                 }
         }
-        finally { GradientRules.StrideOneInputGradient = original; }
+        finally { (GradientRules.StrideOneInputGradient, GradientRules.StridedInputGradient) = original; }
 
-        var table = new Table().AddColumns("trunk to", "size", "conv dX", "forward ms", "loss+grad ms", "ratio", "peak RSS").Border(TableBorder.Simple);
+        var table = new Table().AddColumns("trunk to", "size", "conv dX (stride 1/strided)", "forward ms", "loss+grad ms", "ratio", "peak RSS").Border(TableBorder.Simple);
         foreach (var r in rows) table.AddRow(r.Select(Markup.Escape).ToArray());
         AnsiConsole.Write(table);
         if (s.Markdown is not null)
         {
             var sb = new StringBuilder();
-            sb.AppendLine("| trunk to | size | conv dX | forward ms | loss+grad ms | ratio | peak RSS |");
+            sb.AppendLine("| trunk to | size | conv dX (stride 1/strided) | forward ms | loss+grad ms | ratio | peak RSS |");
             sb.AppendLine("|---|---|---|---|---|---|---|");
             foreach (var r in rows) sb.AppendLine("| " + string.Join(" | ", r) + " |");
             File.WriteAllText(s.Markdown, sb.ToString());
@@ -96,37 +113,35 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         return FloatTensor.Of(d, 1, 3, size, size);
     }
 
-    static (double Ms, long PeakRss) LossStep(Backbone backbone, LayerInfo layer, int size, FloatTensor image, SessionSettings settings, int repeat)
+    static (Action Run, IDisposable[] Owned) LossStep(Backbone backbone, LayerInfo layer, int size, FloatTensor image, SessionSettings settings)
     {
         var spec = new StyleObjectiveSpec(backbone, Array.Empty<WeightedLayer>(), new[] { new WeightedLayer(layer.Name, 1f) }, 1f, 1f, 0f, ActivationSmoothing.None);
         Dictionary<string, FloatTensor> targets;
         using (var ts = new OnnxSession(StyleObjective.BuildTargetModel(spec), settings))
             targets = ts.Run(new Dictionary<string, FloatTensor> { [Backbone.InputName] = RandomImage(size, 99) });
         var model = StyleObjective.BuildLossModel(spec, size, size, Array.Empty<long[]>());
-        using var session = new OnnxSession(model, settings);
+        var session = new OnnxSession(model, settings);
         var inputs = new Dictionary<string, FloatTensor>(targets) { [Backbone.InputName] = image };
-        var grad = new float[image.Data.Length];
         var outputs = new Dictionary<string, FloatTensor>
         {
             [StyleObjective.Loss] = new(new float[1], Array.Empty<long>()),
-            [StyleObjective.ImageGrad] = new(grad, image.Shape),
+            [StyleObjective.ImageGrad] = new(new float[image.Data.Length], image.Shape),
         };
-        using var bound = session.Bind(inputs, outputs);
-        double ms = Median(repeat, bound.Run);
-        return (ms, Process.GetCurrentProcess().PeakWorkingSet64);
+        var bound = session.Bind(inputs, outputs);
+        return (bound.Run, new IDisposable[] { bound, session });
     }
 
-    static double Median(int repeat, Action run)
+    /// <summary>Median milliseconds of each action over <paramref name="repeat"/> round-robin rounds after 2 warm-up rounds.</summary>
+    static double[] Medians(int repeat, IReadOnlyList<Action> runs)
     {
-        run(); run();
-        var t = new double[Math.Max(1, repeat)];
-        for (int i = 0; i < t.Length; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            run();
-            t[i] = sw.Elapsed.TotalMilliseconds;
-        }
-        Array.Sort(t);
-        return t[t.Length / 2];
+        var t = runs.Select(_ => new List<double>()).ToArray();
+        for (int round = 0; round < Math.Max(1, repeat) + 2; round++)
+            for (int i = 0; i < runs.Count; i++)
+            {
+                var sw = Stopwatch.StartNew();
+                runs[i]();
+                if (round >= 2) t[i].Add(sw.Elapsed.TotalMilliseconds);
+            }
+        return t.Select(x => x.OrderBy(v => v).ElementAt(x.Count / 2)).ToArray();
     }
 }

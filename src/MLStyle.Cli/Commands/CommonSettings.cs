@@ -56,6 +56,12 @@ public class BackboneSettings : CommandSettings
         return base.Validate();
     }
 
+    /// <summary>Parses a number given to <paramref name="option"/> (invariant culture); null stays null.</summary>
+    public static float? Float(string? text, string option) =>
+        text is null ? null
+        : float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && float.IsFinite(v) ? v
+        : throw new MLStyleException($"invalid {option} '{text}': expected a number");
+
     /// <summary>Parses a comma-separated list of numbers (invariant culture).</summary>
     public static IReadOnlyList<float> Floats(string text, string option) =>
         text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)

@@ -142,9 +142,4 @@ public class StyleTransferSettings : BackboneSettings
         },
         Tolerance = Float(Tolerance, "--tolerance")!.Value,
     };
-
-    static float? Float(string? s, string option) =>
-        s is null ? null
-        : float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && float.IsFinite(v) ? v
-        : throw new MLStyleException($"invalid {option} '{s}': expected a number");
 }

@@ -145,6 +145,23 @@ public static class ImageIO
     public static ImageTensor Resize(ImageTensor src, int width, int height)
     {
         ArgumentNullException.ThrowIfNull(src);
+        if (width == src.Width && height == src.Height) return src.Clone();
+        var result = ResizeUnclamped(src, width, height);
+        result.ClampInPlace(0f, 255f);
+        return result;
+    }
+
+    /// <summary>
+    /// <see cref="Resize"/> without the final clamp: for planar data that is not an image, such as DeepDream's detail
+    /// (a difference of images, with negative values).
+    /// </summary>
+    /// <param name="src">The source data.</param>
+    /// <param name="width">Target width in pixels (at least 1).</param>
+    /// <param name="height">Target height in pixels (at least 1).</param>
+    /// <returns>A new tensor; a copy when the size is unchanged.</returns>
+    public static ImageTensor ResizeUnclamped(ImageTensor src, int width, int height)
+    {
+        ArgumentNullException.ThrowIfNull(src);
         if (width < 1 || height < 1)
             throw new ArgumentOutOfRangeException(nameof(width), $"Target size must be at least 1x1, got {width}x{height}.");
         if (width == src.Width && height == src.Height) return src.Clone();
@@ -153,9 +170,7 @@ public static class ImageIO
         // (Both sizes equal was handled above, so the result never aliases src.Data.)
         float[] tmp = width == src.Width ? src.Data : ResampleRows(src.Data, 3 * src.Height, src.Width, width);
         float[] dst = height == src.Height ? tmp : ResampleColumns(tmp, src.Height, height, width);
-        var result = new ImageTensor(dst, width, height);
-        result.ClampInPlace(0f, 255f);
-        return result;
+        return new ImageTensor(dst, width, height);
     }
 
     /// <summary>

@@ -163,6 +163,13 @@ public static class ShapeInference
                 outs[0] = new TensorInfo(et, dims);
                 break;
             }
+            case "DepthToSpace":
+            {
+                long bs = n.GetInt("blocksize", 1);
+                outs[0] = x?.Dims is not { Length: 4 } d ? new TensorInfo(et, null)
+                    : new TensorInfo(et, new[] { d[0], d[1] < 0 ? -1 : d[1] / (bs * bs), d[2] < 0 ? -1 : d[2] * bs, d[3] < 0 ? -1 : d[3] * bs });
+                break;
+            }
             case "GlobalAveragePool": case "GlobalMaxPool":
                 outs[0] = x?.Dims is null ? new TensorInfo(et, null) : new TensorInfo(et, x.Dims.Select((v, i) => i < 2 ? v : 1).ToArray());
                 break;

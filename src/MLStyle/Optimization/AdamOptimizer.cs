@@ -84,27 +84,11 @@ public sealed class AdamOptimizer : Optimizer
     /// <exception cref="ArgumentException"><paramref name="x"/> is empty or its length changed without <see cref="Reset"/>.</exception>
     public override StepResult Step(Span<float> x, Objective objective)
     {
-        ArgumentNullException.ThrowIfNull(objective);
-        if (x.IsEmpty)
-            throw new ArgumentException("The parameter vector must not be empty.", nameof(x));
-        if (_started && x.Length != _n)
-            throw new ArgumentException(
-                $"The parameter vector has length {x.Length} but this optimizer was started with length {_n}; call Reset() first.", nameof(x));
+        CheckStep(x, objective, _started, _n);
         EnsureBuffers(x.Length);
         _started = true;
 
-        int evals = 0;
-        float loss;
-        if (_hasCache)
-        {
-            loss = _cachedLoss;
-            _hasCache = false;
-        }
-        else
-        {
-            loss = Evaluate(objective, x, _g);
-            evals = 1;
-        }
+        float loss = LossAt(objective, x, _g, ref _hasCache, _cachedLoss, out int evals);
 
         float[] g = _g!, m = _m!, v = _v!;
         float maxAbsG = MathF.Abs(TensorPrimitives.MaxMagnitude(g));

@@ -86,4 +86,31 @@ public abstract class Optimizer
     /// <param name="n">Length.</param>
     /// <returns>The buffer.</returns>
     private protected static float[] AllocateBuffer(int n) => GC.AllocateUninitializedArray<float>(n);
+
+    /// <summary>Checks the arguments of a step: an objective and a non-empty vector of the length the optimiser started with.</summary>
+    private protected static void CheckStep(ReadOnlySpan<float> x, Objective objective, bool started, int n)
+    {
+        ArgumentNullException.ThrowIfNull(objective);
+        if (x.IsEmpty)
+            throw new ArgumentException("The parameter vector must not be empty.", nameof(x));
+        if (started && x.Length != n)
+            throw new ArgumentException(
+                $"The parameter vector has length {x.Length} but this optimizer was started with length {n}; call Reset() first.", nameof(x));
+    }
+
+    /// <summary>
+    /// The loss at <paramref name="x"/> with its gradient in <paramref name="gradient"/>: the values cached by the previous
+    /// step (then <paramref name="hasCache"/> is cleared and no evaluation is made), or one objective call.
+    /// </summary>
+    private protected float LossAt(Objective objective, ReadOnlySpan<float> x, Span<float> gradient, ref bool hasCache, float cachedLoss, out int evaluations)
+    {
+        if (hasCache)
+        {
+            hasCache = false;
+            evaluations = 0;
+            return cachedLoss;
+        }
+        evaluations = 1;
+        return Evaluate(objective, x, gradient);
+    }
 }

@@ -6,7 +6,7 @@ using Onnx;
 
 namespace MLStyle.Tests.Autodiff;
 
-/// <summary>Tests that change <see cref="GradientRules.StrideOneInputGradient"/> (a static setting) run alone.</summary>
+/// <summary>Tests that change the static conv-gradient formulation settings of <see cref="GradientRules"/> run alone.</summary>
 [CollectionDefinition("ConvFormulation", DisableParallelization = true)]
 public sealed class ConvFormulationCollection { }
 
@@ -43,7 +43,7 @@ public class ConvGradientTests
         foreach (var g in Geometries)
         {
             bool strideOne = (int)g[7] == 1;
-            foreach (var form in strideOne ? new[] { ConvInputGradient.FlippedConv, ConvInputGradient.ConvTranspose } : new[] { ConvInputGradient.FlippedConv })
+            foreach (var form in strideOne ? new[] { ConvInputGradient.FlippedConv, ConvInputGradient.ConvTranspose } : new[] { ConvInputGradient.ConvTranspose, ConvInputGradient.SubPixelConv })
                 foreach (var init in new[] { false, true })
                     yield return g.Concat(new object[] { form, init }).ToArray();
         }
@@ -86,9 +86,11 @@ public class ConvGradientTests
         var wrt = new[] { "X", "W", "B" };
 
         var saved = GradientRules.StrideOneInputGradient;
+        var savedStrided = GradientRules.StridedInputGradient;
         try
         {
-            GradientRules.StrideOneInputGradient = form;
+            if (stride == 1) GradientRules.StrideOneInputGradient = form;
+            else GradientRules.StridedInputGradient = form;
             // The input gradient alone (what style transfer asks for): exercises the precomputed flipped kernel for constant W.
             var dxOnly = Differentiator.Differentiate(m, "Y", new[] { "X" });
             GradCheck.AssertStandardOnnx(dxOnly);
@@ -97,7 +99,10 @@ public class ConvGradientTests
                 ? pads.Split(',').Select(long.Parse).All(p => p <= (Math.Max(kh, kw) - 1) * dilation && p <= (Math.Min(kh, kw) - 1) * dilation)
                 : stride == 1;
             bool expectFlipped = form == ConvInputGradient.FlippedConv && flippedPossible;
-            Assert.Equal(expectFlipped, convTransposes == 0);
+            // The sub-pixel form covers strided convolutions with one group, no dilation and constant weights larger than 1×1.
+            bool expectSubPixel = stride > 1 && form == ConvInputGradient.SubPixelConv && group == 1 && dilation == 1 && weightIsInitializer && kh * kw > 1;
+            Assert.Equal(expectFlipped || expectSubPixel, convTransposes == 0);
+            if (expectSubPixel) Assert.Contains(dxOnly.Graph.Node, n => n.OpType == "DepthToSpace");
             if (expectFlipped && weightIsInitializer) Assert.Contains(dxOnly.Graph.Initializer, t => t.Name.Contains("_flipped"));
             GradCheck.CheckWith(m, dxOnly, "Y", new[] { inputs }, new[] { "X" });
 
@@ -110,6 +115,7 @@ public class ConvGradientTests
         finally
         {
             GradientRules.StrideOneInputGradient = saved;
+            GradientRules.StridedInputGradient = savedStrided;
         }
     }
 }

@@ -6,6 +6,9 @@ namespace MLStyle.Autodiff;
 // Conv: input, weight and bias gradients.
 public static partial class GradientRules
 {
+    /// <summary>Formulation of a strided Conv's input gradient (chosen by benchmark; see docs/benchmarks.md).</summary>
+    public static ConvInputGradient StridedInputGradient { get; set; } = ConvInputGradient.ConvTranspose;
+
     /// <summary>Formulation of a stride-1 Conv's input gradient (chosen by benchmark; see docs/benchmarks.md).</summary>
     public static ConvInputGradient StrideOneInputGradient { get; set; } = ConvInputGradient.FlippedConv;
 
@@ -83,6 +86,8 @@ public static partial class GradientRules
                 ("pads", flippedPads), ("dilations", geo.Dilations), ("group", geo.Group),
                 ("kernel_shape", geo.Kernel), ("strides", Enumerable.Repeat(1L, sp).ToArray()));
         }
+        if (!strideOne && StridedInputGradient == ConvInputGradient.SubPixelConv && SubPixelInputGrad(c, geo, dy, x, w, wDims) is { } sub)
+            return sub;
         var attrs = new List<(string, object)>
         {
             ("pads", geo.Pads), ("dilations", geo.Dilations), ("group", geo.Group), ("strides", geo.Strides), ("kernel_shape", geo.Kernel),
@@ -106,6 +111,48 @@ public static partial class GradientRules
         }
         // Unknown sizes: crop only the leading padding and fit the end at run time (see BackToInput).
         return BackToInput(b, dy, w, x, geo, geo.Group);
+    }
+
+    /// <summary>
+    /// The input gradient of a strided convolution (same stride s on both axes, no dilation, one group, constant 2-D
+    /// weights, kernel larger than 1) as one ordinary Conv plus DepthToSpace ("sub-pixel" form): input position i receives
+    /// Σ_m W[r + s·m]·dY[q − m] with u = i + pad_begin = q·s + r, so each of the s² phases r is a stride-1 correlation with
+    /// a ceil(k/s)-tap sub-kernel; stacking the phases as output channels and DepthToSpace interleaves them.
+    /// Returns null when the case does not apply.
+    /// </summary>
+    static string? SubPixelInputGrad(GradientContext c, ConvGeometry geo, string dy, string x, string w, long[] wDims)
+    {
+        var b = c.B;
+        if (geo.Spatial != 2 || geo.Group != 1 || geo.Dilations.Any(d => d != 1)) return null;
+        long s = geo.Strides[0];
+        if (geo.Strides[1] != s || s < 2 || geo.Kernel.All(k => k == 1)) return null;
+        if (b.ConstantValue(w) is not { } wt) return null;
+        long cout = wDims[0], cin = wDims[1], kh = wDims[2], kw = wDims[3];
+        long mh = (kh + s - 1) / s, mw = (kw + s - 1) / s;
+        var src = TensorProtos.ToFloats(wt);
+        var dst = new float[s * s * cin * cout * mh * mw];
+        for (long ry = 0; ry < s; ry++)
+            for (long rx = 0; rx < s; rx++)
+                for (long ci = 0; ci < cin; ci++)
+                    for (long co = 0; co < cout; co++)
+                        for (long jy = 0; jy < mh; jy++)
+                            for (long jx = 0; jx < mw; jx++)
+                            {
+                                long ty = ry + s * (mh - 1 - jy), tx = rx + s * (mw - 1 - jx);
+                                if (ty >= kh || tx >= kw) continue;
+                                long o = (((((ry * s + rx) * cin + ci) * cout + co) * mh + jy) * mw) + jx;
+                                dst[o] = src[((co * cin + ci) * kh + ty) * kw + tx];
+                            }
+        var kernel = b.Constant(dst, new[] { s * s * cin, cout, mh, mw }, w + "_subpixel");
+        var z = b.Node("Conv", new[] { dy, kernel }, "conv_dx_phases",
+            ("pads", new[] { mh - 1, mw - 1, mh - 1, mw - 1 }), ("kernel_shape", new[] { mh, mw }));
+        var u = b.Node("DepthToSpace", new[] { z }, "conv_dx_interleaved", ("blocksize", s), ("mode", "DCR"));
+        var yd = b.Dims(dy);
+        if (yd is not null && yd.Skip(2).All(v => v >= 0))
+            b.SetInfo(u, new TensorInfo(ElementType.Float, new[] { yd[0], cin, s * (yd[2] + mh - 1), s * (yd[3] + mw - 1) }));
+        var cropped = geo.Pads[0] == 0 && geo.Pads[1] == 0 ? u
+            : b.Slice(u, new[] { geo.Pads[0], geo.Pads[1] }, new[] { long.MaxValue, long.MaxValue }, new long[] { 2, 3 });
+        return b.FitSpatial(cropped, x);
     }
 
     /// <summary>W'[g·Cig + ci, co, k…] = W[g·Cog + co, ci, flipped k…]: the kernel of the stride-1 input gradient as a Conv.</summary>
@@ -172,4 +219,7 @@ public enum ConvInputGradient
 
     /// <summary>ConvTranspose of the output gradient with the forward weights.</summary>
     ConvTranspose,
+
+    /// <summary>For strided convolutions: one Conv over the stride phases followed by DepthToSpace.</summary>
+    SubPixelConv,
 }

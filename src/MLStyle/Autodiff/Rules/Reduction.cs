@@ -2,13 +2,14 @@ using MLStyle.Onnx;
 
 namespace MLStyle.Autodiff;
 
-// ReduceSum, ReduceMean, Softmax, LogSoftmax.
+// ReduceSum, ReduceMean, ReduceMax, Softmax, LogSoftmax.
 public static partial class GradientRules
 {
     static void RegisterReduction(Dictionary<string, GradientRule> d)
     {
         d["ReduceSum"] = c => ReduceRule(c, mean: false);
         d["ReduceMean"] = c => ReduceRule(c, mean: true);
+        d["ReduceMax"] = ReduceMaxRule;
         d["Softmax"] = c =>
         {
             var b = c.B;
@@ -24,6 +25,53 @@ public static partial class GradientRules
             var sum = b.ReduceSum(c.DY, new[] { axis }, keepdims: true);
             return new[] { b.Sub(c.DY, b.Mul(b.Exp(c.Y()), sum)) };
         };
+    }
+
+    /// <summary>
+    /// ReduceMax: the gradient flows to the maximal entries, shared equally between ties (a subgradient, as PyTorch's amax).
+    /// </summary>
+    static string?[] ReduceMaxRule(GradientContext c)
+    {
+        var b = c.B;
+        var x = c.X(0);
+        int rank = b.Rank(x);
+        var axes = ReduceAxes(c, rank);
+        if (axes is null) return new[] { c.DY, null };
+        var y = KeepDims(c, c.Y(), axes);
+        var dy = KeepDims(c, c.DY, axes);
+        var mask = b.Cast(b.Equal(x, y), ElementType.Float);
+        var ties = b.ReduceSum(mask, axes, keepdims: true);
+        var g = c.Grads();
+        g[0] = b.Mul(mask, b.Div(dy, ties));
+        return g;
+    }
+
+    /// <summary>The (sorted, non-negative) axes a Reduce* node reduces, or null for a no-op reduction.</summary>
+    static long[]? ReduceAxes(GradientContext c, int rank)
+    {
+        var n = c.Node;
+        long[]? axes = n.GetInts("axes");
+        if (axes is null && n.Input.Count > 1 && n.Input[1].Length > 0)
+            axes = TensorProtos.ToInt64s(c.B.ConstantValue(n.Input[1]) ?? throw c.Unsupported("non-constant axes"));
+        if (axes is null || axes.Length == 0)
+        {
+            if (n.GetInt("noop_with_empty_axes", 0) != 0) return null;
+            axes = Enumerable.Range(0, rank).Select(i => (long)i).ToArray();
+        }
+        return axes.Select(a => a < 0 ? a + rank : a).OrderBy(a => a).ToArray();
+    }
+
+    /// <summary>A reduced tensor <paramref name="t"/> with its reduced axes restored as size 1 (a no-op for keepdims=1).</summary>
+    static string KeepDims(GradientContext c, string t, long[] axes)
+    {
+        var b = c.B;
+        if (c.Node.GetInt("keepdims", 1) != 0) return t;
+        var x = c.X(0);
+        int rank = b.Rank(x);
+        var xd = b.Dims(x);
+        if (xd is not null && Enumerable.Range(0, rank).All(i => axes.Contains(i) || xd[i] >= 0))
+            return b.Reshape(t, Enumerable.Range(0, rank).Select(i => axes.Contains(i) ? 1L : xd[i]).ToArray());
+        return b.Node("Unsqueeze", new[] { t, b.Ints(axes) });
     }
 
     static string?[] ReduceRule(GradientContext c, bool mean)

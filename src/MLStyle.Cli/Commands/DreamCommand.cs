@@ -1,0 +1,175 @@
+using System.ComponentModel;
+using System.Globalization;
+using MLStyle.Engines;
+using MLStyle.Imaging;
+using MLStyle.Losses;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MLStyle.Cli.Commands;
+
+/// <summary><c>mlstyle dream</c>: DeepDream.</summary>
+public sealed class DreamCommand : Command<DreamCommand.Settings>
+{
+    /// <summary>Options of <c>mlstyle dream</c>.</summary>
+    public sealed class Settings : BackboneSettings
+    {
+        [CommandOption("-i|--input <IMAGE>")]
+        [Description("The image to dream on.")]
+        public string Input { get; init; } = "";
+
+        [CommandOption("-o|--output <IMAGE>")]
+        [Description("Output image (.png or .jpg), written atomically; with --frames, the last frame.")]
+        public string Output { get; init; } = "";
+
+        [CommandOption("--size <PIXELS>")]
+        [Description("Resize the input so its long side is this many pixels first (default: keep its size).")]
+        public int? Size { get; init; }
+
+        [CommandOption("--layers <LAYERS>")]
+        [Description("Layers to excite with optional weights, e.g. layer3.0,layer3.1:0.5 (default for resnet18: layer3.0,layer3.1).")]
+        public string? Layers { get; init; }
+
+        [CommandOption("--channels <LIST>")]
+        [Description("Only these channels of every layer, e.g. 12,40 (default: all).")]
+        public string? Channels { get; init; }
+
+        [CommandOption("--objective <NAME>")]
+        [Description("mean (default) or l2 (mean of squares) of the activations.")]
+        public string? Objective { get; init; }
+
+        [CommandOption("--octaves <N>")]
+        [Description("Number of octaves (default 4).")]
+        public int Octaves { get; init; } = 4;
+
+        [CommandOption("--octave-scale <F>")]
+        [Description("Size ratio between octaves (default 1.4).")]
+        public string OctaveScale { get; init; } = "1.4";
+
+        [CommandOption("--iterations <N>")]
+        [Description("Gradient-ascent steps per octave (default 10).")]
+        public int Iterations { get; init; } = 10;
+
+        [CommandOption("--step <F>")]
+        [Description("Step size on 0-255 pixels, divided by the mean |gradient| (default 1.5).")]
+        public string Step { get; init; } = "1.5";
+
+        [CommandOption("--jitter <PIXELS>")]
+        [Description("Random roll of up to this many pixels per step (default 32).")]
+        public int Jitter { get; init; } = 32;
+
+        [CommandOption("--tile <PIXELS>")]
+        [Description("Compute the gradient in tiles of this size, e.g. 512, for big images (default 0: whole image).")]
+        public int Tile { get; init; }
+
+        [CommandOption("--tile-overlap <PIXELS>")]
+        [Description("Minimum overlap of neighbouring tiles (default 64).")]
+        public int TileOverlap { get; init; } = 64;
+
+        [CommandOption("--guide <IMAGE>")]
+        [Description("Guided dream: maximise the match with this image's features.")]
+        public string? Guide { get; init; }
+
+        [CommandOption("--guide-size <PIXELS>")]
+        [Description("The guide's long side before its features are taken (default 224; 0 keeps its size).")]
+        public int GuideSize { get; init; } = 224;
+
+        [CommandOption("--frames <N>")]
+        [Description("Write N zoom frames, each the dream of the zoomed previous one (default 0).")]
+        public int Frames { get; init; }
+
+        [CommandOption("--zoom <F>")]
+        [Description("Zoom between frames: the central 1-F is scaled back up (default 0.05).")]
+        public string Zoom { get; init; } = "0.05";
+
+        [CommandOption("--frames-dir <DIR>")]
+        [Description("Where frame_0001.png, ... go (default: OUTPUT-STEM_frames next to the output).")]
+        public string? FramesDir { get; init; }
+
+        /// <inheritdoc />
+        public override ValidationResult Validate()
+        {
+            if (string.IsNullOrWhiteSpace(Input)) return ValidationResult.Error("--input is required");
+            if (string.IsNullOrWhiteSpace(Output)) return ValidationResult.Error("--output is required");
+            return base.Validate();
+        }
+
+        /// <summary>Where frames go: --frames-dir, or OUTPUT-STEM_frames beside the output.</summary>
+        public string FramesDirectory => FramesDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(Output))!, Path.GetFileNameWithoutExtension(Output) + "_frames");
+
+        /// <summary>The engine options these settings describe (the guide image is loaded by the caller).</summary>
+        public DeepDreamOptions Options(ImageTensor? guide) => new()
+        {
+            Layers = Layers is null ? null : WeightedLayer.ParseList(Layers),
+            Channels = Channels is null ? null : Ints(Channels, "--channels"),
+            Objective = Objective?.ToLowerInvariant() switch
+            {
+                null or "mean" => DreamReduction.Mean,
+                "l2" => DreamReduction.L2,
+                _ => throw new MLStyleException($"invalid --objective '{Objective}': use mean or l2"),
+            },
+            Octaves = Octaves,
+            OctaveScale = Number(OctaveScale, "--octave-scale"),
+            IterationsPerOctave = Iterations,
+            StepSize = Number(Step, "--step"),
+            Jitter = Jitter,
+            Tile = Tile,
+            TileOverlap = TileOverlap,
+            Guide = guide,
+            GuideSize = GuideSize,
+            Frames = Frames,
+            Zoom = Number(Zoom, "--zoom"),
+            FramesDirectory = Frames > 0 ? FramesDirectory : null,
+            Size = Size,
+            Seed = Seed,
+        };
+
+        static float Number(string s, string option) => Float(s, option)!.Value;
+    }
+
+    /// <inheritdoc />
+    public override int Execute(CommandContext context, Settings s, CancellationToken cancel)
+    {
+        if (s.Guide is not null && s.Objective is not null)
+            throw new MLStyleException("--objective does not apply to guided dreams (--guide uses the guide-matching objective)");
+        s.Options(null).Validate(); // every option, before any file is read
+        OutputPaths.CheckWritable(s.Output, imageOutput: true);
+        if (s.Frames > 0)
+        {
+            var dir = Path.GetFullPath(s.FramesDirectory);
+            if (File.Exists(dir)) throw new MLStyleException($"--frames-dir '{s.FramesDirectory}' is a file");
+            if (!Directory.Exists(Path.GetDirectoryName(dir))) throw new MLStyleException($"the parent of --frames-dir '{s.FramesDirectory}' does not exist");
+        }
+
+        var load = new ImageLoadOptions { MaxPixels = s.MaxPixels };
+        var input = ImageIO.Load(s.Input, load);
+        var guide = s.Guide is null ? null : ImageIO.Load(s.Guide, load);
+        var options = s.Options(guide);
+        var backbone = s.Backbone();
+        var engine = new DeepDreamEngine(backbone, s.Session());
+        var spec = engine.Spec(options); // unknown layers and out-of-range channels fail here, before any work
+        var (w, h) = options.Size is { } size ? ImageIO.SizeForLongSide(input.Width, input.Height, size) : (input.Width, input.Height);
+        var octaves = options.OctaveSizes(w, h);
+        string what = spec.Guided ? $"guided by {Path.GetFileName(s.Guide)}" : spec.Reduction.ToString().ToLowerInvariant();
+        MLStyle.Cli.Output.Info($"dreaming {Path.GetFileName(s.Input)} on {backbone.Name} {string.Join(",", spec.Layers.Select(l => l.Weight == 1 ? l.Layer : $"{l.Layer}:{l.Weight:G}"))}" +
+                                $"{(spec.Channels is null ? "" : $" channels {string.Join(",", spec.Channels)}")} ({what}); {w}x{h}, {octaves.Count} octaves, " +
+                                $"{options.IterationsPerOctave} iterations, step {options.StepSize:G}, jitter {options.Jitter}" +
+                                $"{(options.Tile > 0 ? $", tiles {options.Tile} (overlap {options.TileOverlap})" : "")}" +
+                                $"{(options.Frames > 0 ? $", {options.Frames} frames (zoom {options.Zoom:G}) into {options.FramesDirectory}" : "")}; device {s.Session().Device}");
+
+        var result = IterationProgress.Run("dream", report => engine.Run(input, options,
+            new SyncProgress<DreamProgress>(p => report(p.Fraction,
+                $"{(p.Frames > 1 ? $"frame {p.Frame}/{p.Frames} " : "")}octave {p.Octave}/{p.Octaves} {p.Width}x{p.Height} it {p.Iteration}/{p.Iterations} objective {p.Objective:G4}",
+                p.Eta)),
+            cancel));
+
+        ImageIO.Save(result.Image, s.Output);
+        double sps = result.Steps / Math.Max(1e-9, result.Elapsed.TotalSeconds);
+        var last = result.History.Where(r => r.Frame == result.History[^1].Frame && r.Octave == result.History[^1].Octave).ToList();
+        string objective = last.Count > 0 ? $"; objective at {last[0].Width}x{last[0].Height} {last[0].Objective:G4} -> {last[^1].Objective:G4}" : "";
+        Console.WriteLine($"wrote {s.Output}: {result.Image.Width}x{result.Image.Height} in {result.Elapsed.TotalSeconds:F1} s, " +
+                          $"{result.Steps} steps ({sps:F2} steps/s), peak memory {MLStyle.Cli.Output.Bytes(result.PeakMemoryBytes)}" +
+                          $"{objective}{(result.FramesWritten.Count > 0 ? $"; {result.FramesWritten.Count} frames in {options.FramesDirectory}" : "")}");
+        return ExitCodes.Ok;
+    }
+}

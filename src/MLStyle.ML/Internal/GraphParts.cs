@@ -1,0 +1,253 @@
+using MLStyle.Backbones;
+using MLStyle.Onnx;
+using Onnx;
+
+namespace MLStyle.ML.Internal;
+
+/// <summary>
+/// Copies (inlines) whole ONNX graphs into a graph under construction: backbone trunks and graphs built on them, such as
+/// DeepDream objectives. Initializers with the same name and the same contents (a backbone's weights) are stored once and
+/// shared by every copy; everything else gets fresh names.
+/// </summary>
+internal sealed class TrunkCopier
+{
+    readonly GraphBuilder _b;
+    readonly Dictionary<string, List<(TensorProto Tensor, string Name)>> _initializers = new();
+
+    public TrunkCopier(GraphBuilder b) => _b = b;
+
+    /// <summary>
+    /// Appends the nodes of <paramref name="trunk"/> (a <see cref="Backbone.Trunk"/> or a pruned copy of it) reading
+    /// <paramref name="input"/> instead of <see cref="Backbone.InputName"/>. Returns trunk tensor name → name in the graph.
+    /// </summary>
+    public Dictionary<string, string> Append(ModelProto trunk, string input, string prefix) =>
+        Inline(trunk, new Dictionary<string, string> { [Backbone.InputName] = input }, prefix);
+
+    /// <summary>
+    /// Appends the nodes of <paramref name="model"/>, feeding its graph inputs from <paramref name="inputs"/> (graph input name →
+    /// tensor in the graph under construction). Returns the model's tensor names → names in the graph.
+    /// </summary>
+    public Dictionary<string, string> Inline(ModelProto model, IReadOnlyDictionary<string, string> inputs, string prefix)
+    {
+        var map = new Dictionary<string, string>(inputs);
+        foreach (var t in model.Graph.Initializer)
+            if (!map.ContainsKey(t.Name)) map[t.Name] = Shared(t);
+        foreach (var i in model.Graph.Input)
+            if (!map.ContainsKey(i.Name)) throw new ModelException($"graph input '{i.Name}' of '{model.Graph.Name}' is not fed");
+        foreach (var n in model.Graph.Node)
+        {
+            var c = n.Clone();
+            c.Name = _b.UniqueName(prefix + (string.IsNullOrEmpty(n.Name) ? n.OpType : n.Name));
+            for (int i = 0; i < c.Input.Count; i++)
+                if (c.Input[i].Length > 0)
+                    c.Input[i] = map.TryGetValue(c.Input[i], out var m) ? m
+                        : throw new ModelException($"tensor '{c.Input[i]}' of '{model.Graph.Name}' is used before it is computed");
+            for (int i = 0; i < c.Output.Count; i++)
+                if (c.Output[i].Length > 0) c.Output[i] = map[n.Output[i]] = _b.UniqueName(prefix + n.Output[i]);
+            _b.AddNode(c);
+        }
+        return map;
+    }
+
+    string Shared(TensorProto t)
+    {
+        if (!_initializers.TryGetValue(t.Name, out var list)) _initializers[t.Name] = list = new();
+        foreach (var (known, name) in list)
+            if (known.DataType == t.DataType && known.Dims.SequenceEqual(t.Dims) && known.RawData.Equals(t.RawData)
+                && known.FloatData.SequenceEqual(t.FloatData) && known.Int64Data.SequenceEqual(t.Int64Data) && known.Int32Data.SequenceEqual(t.Int32Data))
+                return name;
+        var copy = t.Clone();
+        var added = _b.Initializer(copy, t.Name);
+        list.Add((copy, added));
+        return added;
+    }
+}
+
+/// <summary>
+/// Builds an ONNX <c>Loop</c> in place: nodes added between <see cref="Begin"/> and <see cref="End"/> become the loop body.
+/// The body may read any tensor computed before <see cref="Begin"/> and every initializer (outer scope, as the ONNX
+/// specification allows), so large weights are stored once.
+/// </summary>
+internal sealed class LoopScope
+{
+    readonly GraphBuilder _b;
+    readonly int _firstNode;
+    readonly List<ValueInfoProto> _inputs = new();
+    readonly long[][] _carriedDims;
+
+    /// <summary>The iteration number (int64 scalar, from 0).</summary>
+    public string Iteration { get; }
+
+    /// <summary>The loop-carried tensors as seen by the body.</summary>
+    public IReadOnlyList<string> Carried { get; }
+
+    string Condition { get; }
+
+    LoopScope(GraphBuilder b, string prefix, IReadOnlyList<long[]> carriedDims)
+    {
+        _b = b;
+        _firstNode = b.Graph.Node.Count;
+        _carriedDims = carriedDims.ToArray();
+        Iteration = Declare(b.UniqueName(prefix + "iteration"), ElementType.Int64, Array.Empty<long>());
+        Condition = Declare(b.UniqueName(prefix + "condition"), ElementType.Bool, Array.Empty<long>());
+        Carried = carriedDims.Select((d, i) => Declare(b.UniqueName($"{prefix}state{i}"), ElementType.Float, d)).ToList();
+    }
+
+    string Declare(string name, int type, long[] dims)
+    {
+        _b.AddInput(name, type, dims);
+        _inputs.Add(_b.Graph.Input[^1]);
+        return name;
+    }
+
+    /// <summary>Starts a loop body with float loop-carried tensors of the given shapes.</summary>
+    public static LoopScope Begin(GraphBuilder b, string prefix, params long[][] carriedDims) => new(b, prefix, carriedDims);
+
+    /// <summary>
+    /// Ends the body (its outputs: the new carried values, then per-iteration scalars that the loop stacks) and appends the
+    /// Loop node running <paramref name="iterations"/> times from <paramref name="initial"/>. Returns the final carried values
+    /// followed by the stacked scalars (shape [iterations]).
+    /// </summary>
+    public string[] End(int iterations, IReadOnlyList<string> initial, IReadOnlyList<string> carriedOut, IReadOnlyList<string> scanScalars, string hint)
+    {
+        if (initial.Count != Carried.Count || carriedOut.Count != Carried.Count) throw new ArgumentException("carried tensor count mismatch");
+        var g = _b.Graph;
+        var body = new GraphProto { Name = _b.UniqueName(hint + "_body") };
+        var nodes = g.Node.Skip(_firstNode).ToList();
+        while (g.Node.Count > _firstNode) g.Node.RemoveAt(g.Node.Count - 1);
+        var condOut = new NodeProto { OpType = "Identity", Name = _b.UniqueName(hint + "_condition") };
+        condOut.Input.Add(Condition);
+        condOut.Output.Add(_b.UniqueName(hint + "_condition_out"));
+        nodes.Add(condOut);
+        // Body outputs must be produced in the body: pass-through values get an Identity.
+        var produced = nodes.SelectMany(n => n.Output).ToHashSet();
+        string Local(string t)
+        {
+            if (produced.Contains(t)) return t;
+            var id = new NodeProto { OpType = "Identity", Name = _b.UniqueName(hint + "_pass") };
+            id.Input.Add(t);
+            id.Output.Add(_b.UniqueName(t + "_out"));
+            nodes.Add(id);
+            produced.Add(id.Output[0]);
+            return id.Output[0];
+        }
+        body.Node.AddRange(nodes);
+        foreach (var i in _inputs) { g.Input.Remove(i); body.Input.Add(i); }
+        body.Output.Add(GraphBuilder.MakeValueInfo(condOut.Output[0], ElementType.Bool, Array.Empty<long>(), null));
+        for (int i = 0; i < carriedOut.Count; i++)
+            body.Output.Add(GraphBuilder.MakeValueInfo(Local(carriedOut[i]), ElementType.Float, _carriedDims[i], null));
+        foreach (var s in scanScalars)
+            body.Output.Add(GraphBuilder.MakeValueInfo(Local(s), ElementType.Float, Array.Empty<long>(), null));
+
+        var trip = _b.Initializer(TensorProtos.FromInt64s("", new long[] { iterations }), hint + "_iterations");
+        var cond = new TensorProto { DataType = ElementType.Bool };
+        cond.Int32Data.Add(1);
+        var condInit = _b.Initializer(cond, hint + "_run");
+        var outs = _b.NodeMulti("Loop", new[] { trip, condInit }.Concat(initial), Carried.Count + scanScalars.Count, hint, ("body", body));
+        for (int i = 0; i < Carried.Count; i++) _b.SetInfo(outs[i], TensorInfo.Float(_carriedDims[i]));
+        for (int i = 0; i < scanScalars.Count; i++) _b.SetInfo(outs[Carried.Count + i], TensorInfo.Float(iterations));
+        return outs;
+    }
+}
+
+/// <summary>Small graph fragments shared by the components.</summary>
+internal static class GraphOps
+{
+    /// <summary>Clip to [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    public static string Clip(GraphBuilder b, string x, float min = 0f, float max = 255f)
+    {
+        var y = b.Node("Clip", new[] { x, b.Scalar(min), b.Scalar(max) });
+        if (b.Info(x) is { } i) b.SetInfo(y, i);
+        return y;
+    }
+
+    /// <summary>
+    /// One Adam step in ONNX operators (Kingma and Ba 2015, with bias correction), projected onto [0, 255]:
+    /// returns (x', m', v') for iteration <paramref name="iteration"/> (int64, from 0).
+    /// </summary>
+    public static (string X, string M, string V) AdamStep(GraphBuilder b, string iteration, string x, string grad, string m, string v,
+        float learningRate, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f)
+    {
+        var info = b.Info(x);
+        var t = b.Cast(b.Add(iteration, b.IntScalar(1)), ElementType.Float);
+        b.SetInfo(t, TensorInfo.Float());
+        string Pow(float bse) { var p = b.Node("Pow", new[] { b.Scalar(bse), t }); b.SetInfo(p, TensorInfo.Float()); return p; }
+        var m2 = b.Add(b.Mul(m, beta1), b.Mul(grad, 1f - beta1));
+        var v2 = b.Add(b.Mul(v, beta2), b.Mul(b.Square(grad), 1f - beta2));
+        var mHat = b.Div(m2, b.Sub(b.Scalar(1f), Pow(beta1)));
+        var vHat = b.Div(v2, b.Sub(b.Scalar(1f), Pow(beta2)));
+        var step = b.Div(b.Mul(mHat, learningRate), b.Add(b.Sqrt(vHat), b.Scalar(epsilon)));
+        var x2 = Clip(b, b.Sub(x, step));
+        foreach (var n in new[] { m2, v2, x2 }) if (info is not null) b.SetInfo(n, info);
+        return (x2, m2, v2);
+    }
+
+    // FCC NTSC RGB -> YIQ, as MLStyle.Imaging.ColorTransfer.
+    static readonly double[,] Yiq =
+    {
+        { 0.299, 0.587, 0.114 },
+        { 0.595716, -0.274453, -0.321263 },
+        { 0.211456, -0.522591, 0.311135 },
+    };
+
+    /// <summary>
+    /// Colour preservation (Gatys et al. 2016): the luminance (Y of YIQ) of <paramref name="stylised"/> with the chroma (I, Q)
+    /// of <paramref name="original"/>, both [1, 3, H, W] RGB 0–255; the result is clipped to 0–255. Written as two 1×1
+    /// convolutions: out = M⁻¹·diag(1,0,0)·M·stylised + M⁻¹·diag(0,1,1)·M·original.
+    /// </summary>
+    public static string PreserveColors(GraphBuilder b, string stylised, string original)
+    {
+        var inv = Invert(Yiq);
+        float[] Kernel(bool luminance)
+        {
+            var k = new float[9];
+            for (int o = 0; o < 3; o++)
+                for (int i = 0; i < 3; i++)
+                {
+                    double s = 0;
+                    for (int c = 0; c < 3; c++)
+                        if ((c == 0) == luminance) s += inv[o, c] * Yiq[c, i];
+                    k[o * 3 + i] = (float)s;
+                }
+            return k;
+        }
+        var ky = b.Constant(Kernel(true), new long[] { 3, 3, 1, 1 }, "luminance_kernel");
+        var kc = b.Constant(Kernel(false), new long[] { 3, 3, 1, 1 }, "chroma_kernel");
+        var y = b.Node("Conv", new[] { stylised, ky }, "luminance", ("kernel_shape", new long[] { 1, 1 }));
+        var c2 = b.Node("Conv", new[] { original, kc }, "chroma", ("kernel_shape", new long[] { 1, 1 }));
+        return Clip(b, b.Add(y, c2));
+    }
+
+    static double[,] Invert(double[,] m)
+    {
+        double a = m[0, 0], bb = m[0, 1], c = m[0, 2], d = m[1, 0], e = m[1, 1], f = m[1, 2], g = m[2, 0], h = m[2, 1], i = m[2, 2];
+        double det = a * (e * i - f * h) - bb * (d * i - f * g) + c * (d * h - e * g);
+        return new[,]
+        {
+            { (e * i - f * h) / det, (c * h - bb * i) / det, (bb * f - c * e) / det },
+            { (f * g - d * i) / det, (a * i - c * g) / det, (c * d - a * f) / det },
+            { (d * h - e * g) / det, (bb * g - a * h) / det, (a * e - bb * d) / det },
+        };
+    }
+
+    /// <summary>Gathers the upper triangle (row ≤ column, row-major) of flattened C×C matrices <c>[C·C]</c>.</summary>
+    public static string UpperTriangle(GraphBuilder b, string flat, long channels)
+    {
+        var idx = new List<long>();
+        for (long r = 0; r < channels; r++)
+            for (long c = r; c < channels; c++) idx.Add(r * channels + c);
+        var indices = b.Initializer(TensorProtos.FromInt64s("", idx.ToArray(), idx.Count), "upper_triangle");
+        var y = b.Node("Gather", new[] { flat, indices }, null, ("axis", 0L));
+        b.SetInfo(y, TensorInfo.Float(idx.Count));
+        return y;
+    }
+
+    /// <summary>x / ‖x‖₂ (with ε = 1e-12 so a zero vector stays zero), times <paramref name="scale"/>.</summary>
+    public static string L2Normalize(GraphBuilder b, string x, float scale = 1f)
+    {
+        var norm = b.Sqrt(b.Add(b.ReduceSum(b.Square(x), null, keepdims: false), b.Scalar(1e-12f)));
+        var y = b.Mul(b.Div(x, norm), scale);
+        if (b.Info(x) is { } i) b.SetInfo(y, i);
+        return y;
+    }
+}
