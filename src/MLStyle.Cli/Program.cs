@@ -40,6 +40,9 @@ app.Configure(c =>
         b.AddCommand<BatchStylizeCommand>("stylize")
             .WithDescription("Stylise every image of a directory tree (the options of stylize, plus --input DIR --output DIR).")
             .WithExample("batch", "stylize", "--input", "photos", "--output", "styled", "--style", "samples/style/swirls.png", "--size", "256");
+        b.AddCommand<BatchDreamCommand>("dream")
+            .WithDescription("DeepDream on every image of a directory tree (the options of dream, plus --input DIR --output DIR).")
+            .WithExample("batch", "dream", "--input", "photos", "--output", "dreams", "--size", "512");
     });
     c.AddBranch("bench", b =>
     {

@@ -113,6 +113,66 @@ public sealed class BatchStylizeCommand : Command<BatchStylizeCommand.Settings>
     }
 }
 
+/// <summary><c>mlstyle batch dream</c>: dreams on every image of a directory tree.</summary>
+public sealed class BatchDreamCommand : Command<BatchDreamCommand.Settings>
+{
+    /// <summary>
+    /// Options of <c>mlstyle batch dream</c>: those of <c>dream</c> (with <c>--input</c> and <c>--output</c> directories,
+    /// and no zoom frames) plus the batch options.
+    /// </summary>
+    public sealed class Settings : DreamCommand.Settings, IBatchSettings
+    {
+        [CommandOption("--include <GLOB>")]
+        [Description("Only files matching this glob (repeatable; ** matches folders; default: *.png, *.jpg, *.jpeg, *.webp, *.gif, *.bmp).")]
+        public string[]? Include { get; init; }
+
+        [CommandOption("--exclude <GLOB>")]
+        [Description("Leave out files matching this glob (repeatable), e.g. '**/thumbs/**'.")]
+        public string[]? Exclude { get; init; }
+
+        [CommandOption("--workers <N>")]
+        [Description("Images processed at once, each with its own sessions; --threads is divided between them (default 1).")]
+        public int Workers { get; init; } = 1;
+
+        [CommandOption("--format <FORMAT>")]
+        [Description("Output format: png (default) or jpg.")]
+        public string Format { get; init; } = "png";
+
+        [CommandOption("--report <HTML>")]
+        [Description("Write an HTML report with before/after thumbnails and objective curves.")]
+        public string? Report { get; init; }
+
+        [CommandOption("--force")]
+        [Description("Redo every image, even those an earlier run finished (default: resume).")]
+        public bool Force { get; init; }
+
+        /// <inheritdoc />
+        public override ValidationResult Validate()
+        {
+            if (Frames > 0) return ValidationResult.Error("--frames is not available in batches: dream the images one by one");
+            return BatchCli.Validate(this) ?? base.Validate();
+        }
+    }
+
+    /// <inheritdoc />
+    public override int Execute(CommandContext context, Settings s, CancellationToken cancel)
+    {
+        if (s.Guide is not null && s.Objective is not null)
+            throw new MLStyleException("--objective does not apply to guided dreams (--guide uses the guide-matching objective)");
+        s.Options(null).Validate(); // every option, before any file is read
+        var items = BatchCli.Discover(s);
+        var load = new ImageLoadOptions { MaxPixels = s.MaxPixels };
+        var backbone = s.Backbone();
+        var guide = s.Guide is null ? null : ImageIO.Load(s.Guide, load);
+        var options = s.Options(guide);
+        var job = new DeepDreamJob(backbone, options, s.Guide is null ? null : ContentHash.OfFile(s.Guide));
+        Cli.Output.Info($"batch dream: {items.Count} images from {s.Input} on {backbone.Name} ({(options.Size is { } size ? $"{size} px" : "input sizes")}, " +
+                        $"{options.Octaves} octaves, {options.IterationsPerOctave} iterations, {s.Workers} worker{(s.Workers == 1 ? "" : "s")} x " +
+                        $"{BatchRunner.ThreadsPerWorker(s.Threads, s.Workers)} threads)");
+        return BatchCli.Run(job, items, s, s.Session(), load, cancel);
+    }
+}
+
 /// <summary>The shared parts of the <c>mlstyle batch</c> commands.</summary>
 public static class BatchCli
 {

@@ -11,8 +11,8 @@ namespace MLStyle.Cli.Commands;
 /// <summary><c>mlstyle dream</c>: DeepDream.</summary>
 public sealed class DreamCommand : Command<DreamCommand.Settings>
 {
-    /// <summary>Options of <c>mlstyle dream</c>.</summary>
-    public sealed class Settings : BackboneSettings
+    /// <summary>Options of <c>mlstyle dream</c> (also those of <c>mlstyle batch dream</c>).</summary>
+    public class Settings : BackboneSettings
     {
         [CommandOption("-i|--input <IMAGE>")]
         [Description("The image to dream on.")]
