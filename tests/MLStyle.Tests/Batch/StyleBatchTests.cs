@@ -89,6 +89,26 @@ public sealed class StyleBatchTests : IDisposable
     }
 
     [Fact]
+    public void JobsRefuseBadOptionsBeforeAnyImage()
+    {
+        var style = ImageIO.Load(Corpus.Write(_dir.Path, "style.png", Corpus.Photo(32, 32, 99)));
+        var resnet = BackboneFactory.ResNet18();
+        Assert.Contains("no layer 'layer9'", Assert.Throws<ModelException>(() =>
+            new StyleTransferJob(resnet, [style], ["x"], Tiny with { StyleLayers = [new WeightedLayer("layer9", 1)] })).Message);
+        Assert.Contains("2 weights for 1 style", Assert.Throws<MLStyleException>(() =>
+            new StyleTransferJob(resnet, [style], ["x"], Tiny with { StyleBlend = [1f, 2f] })).Message);
+        Assert.Contains("not available in batches", Assert.Throws<MLStyleException>(() =>
+            new DeepDreamJob(resnet, new DeepDreamOptions { Frames = 2, FramesDirectory = _dir.Path })).Message);
+        Assert.Contains("no layer 'nope'", Assert.Throws<ModelException>(() =>
+            new DeepDreamJob(resnet, new DeepDreamOptions { Layers = [new WeightedLayer("nope", 1)] })).Message);
+        // The options hash follows the options (and only them).
+        var a = new BatchRunner(Job(), Out).OptionsHash;
+        Assert.Equal(a, new BatchRunner(Job(), Out).OptionsHash);
+        Assert.NotEqual(a, new BatchRunner(Job(Tiny with { Seed = 1 }), Out).OptionsHash);
+        Assert.NotEqual(a, new BatchRunner(Job(), Out, new BatchOptions { Format = "jpg" }).OptionsHash);
+    }
+
+    [Fact]
     public void DivergingImageFailsWithoutStoppingTheBatch()
     {
         Corpus.Write(In, "a.png", Corpus.Photo(32, 32, 1));

@@ -144,6 +144,22 @@ public sealed class BadInputTests : IClassFixture<BadInputTests.Files>
     }
 
     [Fact]
+    public void MemoryLimitBelowLbfgsFallsBackToAdamWithAWarning()
+    {
+        var options = new MLStyle.Engines.StyleTransferOptions
+        {
+            Size = 32, Iterations = 2, ContentLayers = [new("conv1", 1)], StyleLayers = [new("conv1", 1)],
+        };
+        var adam = MLStyle.Engines.Preflight.Estimate(MLStyle.Backbones.BackboneFactory.ResNet18(), options with { Optimizer = "adam" }, 40, 30);
+        var output = _f.P("fallback.png");
+        var r = CliRunner.Run([.. Stylize(_f.Content, "--max-memory", adam.PeakBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)).Select(a => a == _f.P("out.png") ? output : a)]);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains(r.ErrorLines, l => l.StartsWith("warning: L-BFGS", StringComparison.Ordinal) && l.Contains("using Adam"));
+        Assert.Contains("adam", r.ErrorLines.First(l => l.StartsWith("stylizing", StringComparison.Ordinal)));
+        Assert.True(File.Exists(output));
+    }
+
+    [Fact]
     public void DryRunPrintsTheEstimateAndDoesNotRun()
     {
         var output = _f.P("dry.png");
