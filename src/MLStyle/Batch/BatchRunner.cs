@@ -80,7 +80,7 @@ public sealed record BatchSummary(int Total, int Done, int Skipped, int Failed, 
 /// failure is recorded (manifest line with the error) and the batch goes on. Every output is written atomically and then
 /// recorded in <c>manifest.jsonl</c>; a rerun skips the images whose last manifest line says ok (or skipped) with the same
 /// input SHA-256 and options hash and whose output exists. Cancelling abandons the images in flight: they leave neither
-/// output nor temporary file nor manifest line.
+/// output nor temporary file nor manifest line. One batch at a time writes into an output directory (a lock file).
 /// </summary>
 public sealed class BatchRunner
 {
@@ -135,6 +135,7 @@ public sealed class BatchRunner
         {
             throw new MLStyleException($"cannot create the output directory '{_outputDirectory}': {e.Message.ReplaceLineEndings(" ").TrimEnd('.')}", e);
         }
+        using var exclusive = LockOutput();
         RemoveStaleTemporaries(items);
         using var manifest = BatchManifest.Open(_outputDirectory);
 
@@ -151,6 +152,27 @@ public sealed class BatchRunner
 
         bool cancelled = cancel.IsCancellationRequested && state.Outcomes.Count < items.Count;
         return new BatchSummary(items.Count, state.Done, state.Skipped, state.Failed, state.Abandoned, sw.Elapsed, cancelled, state.Outcomes);
+    }
+
+    /// <summary>The name of the lock file that keeps two batches from writing into one output directory at once.</summary>
+    public const string LockFileName = ".mlstyle-batch.lock";
+
+    /// <summary>Takes the output directory's lock (released when the run ends or the process dies).</summary>
+    FileStream LockOutput()
+    {
+        var path = Path.Combine(_outputDirectory, LockFileName);
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (IOException)
+        {
+            throw new MLStyleException($"another batch is writing into '{_outputDirectory}': wait for it to finish, or use another output directory");
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new MLStyleException($"cannot write into '{_outputDirectory}': {OneLine(e.Message)}", e);
+        }
     }
 
     sealed class RunState(int total, int workers)

@@ -181,6 +181,21 @@ public sealed class BatchRunnerTests : IDisposable
     }
 
     [Fact]
+    public void TwoBatchesCannotWriteIntoOneOutputDirectory()
+    {
+        Images(2);
+        Directory.CreateDirectory(Out);
+        using (new FileStream(Path.Combine(Out, BatchRunner.LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            var e = Assert.Throws<MLStyleException>(() => Run(new InvertJob()));
+            Assert.Contains("another batch is writing into", e.Message);
+            Assert.False(File.Exists(Path.Combine(Out, "img00.png")));
+        }
+        Assert.Equal(2, Run(new InvertJob()).Done); // a lock file left behind (as by a killed process) holds nothing
+        Assert.False(File.Exists(Path.Combine(Out, BatchRunner.LockFileName)));
+    }
+
+    [Fact]
     public void ThreadsAreDividedBetweenWorkers()
     {
         Assert.Equal(1, BatchRunner.ThreadsPerWorker(2, 2));
