@@ -144,13 +144,21 @@ public sealed class BatchManifest : IDisposable
     }
 
     /// <summary>Appends one line and flushes it to disk. Thread-safe.</summary>
+    /// <exception cref="MLStyleException">The line cannot be written (a full disk, a removed directory).</exception>
     public void Append(ManifestEntry entry)
     {
         var bytes = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(entry, Json) + "\n");
         lock (_lock)
         {
-            _stream.Write(bytes);
-            _stream.Flush(flushToDisk: true);
+            try
+            {
+                _stream.Write(bytes);
+                _stream.Flush(flushToDisk: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new MLStyleException($"cannot write the manifest '{Path}': {e.Message.ReplaceLineEndings(" ").TrimEnd('.')}", e);
+            }
             _latest[entry.Input] = entry;
         }
     }
