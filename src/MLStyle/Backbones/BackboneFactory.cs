@@ -83,21 +83,57 @@ public static class BackboneFactory
         var old = g.Input.FirstOrDefault(i => i.Name == oldInput) ?? throw new ModelException($"model has no input '{oldInput}'");
         g.Input.Remove(old);
         var b = new GraphBuilder(m);
-        var w = new float[9];
-        for (int c = 0; c < 3; c++) w[c * 3 + sourceChannel[c]] = scale[c];
-        var wn = b.Constant(w, new long[] { 3, 3, 1, 1 }, "input_norm_w");
-        var bn = b.Constant(bias, new long[] { 3 }, "input_norm_b");
-        var norm = new NodeProto { OpType = "Conv", Name = b.UniqueName("input_normalization") };
-        norm.Input.Add(Backbone.InputName); norm.Input.Add(wn); norm.Input.Add(bn);
         var normOut = b.UniqueName("normalized_image");
+        var consumers = g.Node.Where(n => n.Input.Contains(oldInput)).ToList();
+        NodeProto norm;
+        if (consumers.Count > 0 && consumers.All(n => FoldableFirstConv(b, g, n, oldInput)) && scale.All(v => v != 0))
+        {
+            // out[c] = x[src[c]]·scale[c] + bias[c] = scale[c]·(x + o)[src[c]] with o[src[c]] = bias[c]/scale[c]: one Add on
+            // the image, and the channel order and scales moved exactly into the first convolutions' weights.
+            var offset = new float[3];
+            for (int c = 0; c < 3; c++) offset[sourceChannel[c]] = bias[c] / scale[c];
+            foreach (var conv in consumers)
+            {
+                var wt = b.ConstantValue(conv.Input[1])!;
+                var w = TensorProtos.ToFloats(wt);
+                long cout = wt.Dims[0], per = wt.Dims[2] * wt.Dims[3];
+                var nw = new float[w.Length];
+                for (long o = 0; o < cout; o++)
+                    for (int c = 0; c < 3; c++)
+                        for (long k = 0; k < per; k++)
+                            nw[(o * 3 + sourceChannel[c]) * per + k] = w[(o * 3 + c) * per + k] * scale[c];
+                conv.Input[1] = b.Initializer(TensorProtos.FromFloats("", nw, wt.Dims.ToArray()), conv.Input[1] + "_rgb");
+            }
+            var on = b.Constant(offset, new long[] { 1, 3, 1, 1 }, "input_norm_offset");
+            norm = new NodeProto { OpType = "Add", Name = b.UniqueName("input_normalization") };
+            norm.Input.Add(Backbone.InputName); norm.Input.Add(on);
+        }
+        else
+        {
+            // General case: a 1×1 convolution that reorders the channels, scales and offsets them.
+            var w = new float[9];
+            for (int c = 0; c < 3; c++) w[c * 3 + sourceChannel[c]] = scale[c];
+            var wn = b.Constant(w, new long[] { 3, 3, 1, 1 }, "input_norm_w");
+            var bn = b.Constant(bias, new long[] { 3 }, "input_norm_b");
+            norm = new NodeProto { OpType = "Conv", Name = b.UniqueName("input_normalization") };
+            norm.Input.Add(Backbone.InputName); norm.Input.Add(wn); norm.Input.Add(bn);
+            norm.Attribute.Add(Attributes.Make("kernel_shape", new long[] { 1, 1 }));
+        }
         norm.Output.Add(normOut);
-        norm.Attribute.Add(Attributes.Make("kernel_shape", new long[] { 1, 1 }));
         foreach (var n in g.Node) for (int i = 0; i < n.Input.Count; i++) if (n.Input[i] == oldInput) n.Input[i] = normOut;
         g.Node.Insert(0, norm);
+        GraphTransforms.RemoveUnusedInitializers(m);
         g.Input.Insert(0, GraphBuilder.MakeValueInfo(Backbone.InputName, ElementType.Float, new long[] { -1, 3, -1, -1 }, new[] { "N", "", "H", "W" }));
         g.ValueInfo.Clear();
         foreach (var o in g.Output) if (o.Type?.TensorType is { } tt) tt.Shape = null;
     }
+
+    /// <summary>A first convolution whose constant weights (used by it alone) can absorb the input's channel order and scale.</summary>
+    static bool FoldableFirstConv(GraphBuilder b, GraphProto g, NodeProto n, string input) =>
+        n.OpType == "Conv" && n.Input[0] == input && n.Input.Skip(1).All(i => i != input)
+        && n.GetInt("group", 1) == 1
+        && b.ConstantValue(n.Input[1]) is { Dims.Count: 4 } w && w.Dims[1] == 3
+        && g.Node.Count(x => x.Input.Contains(n.Input[1])) == 1;
 
     /// <summary>Shapes of every tensor for a 224×224 image (for channel counts and strides).</summary>
     internal static GraphBuilder ProbeShapes(ModelProto trunk, int size = 224)

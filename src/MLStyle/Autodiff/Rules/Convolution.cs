@@ -130,7 +130,9 @@ public static partial class GradientRules
         long cout = wDims[0], cin = wDims[1], kh = wDims[2], kw = wDims[3];
         long mh = (kh + s - 1) / s, mw = (kw + s - 1) / s;
         var src = TensorProtos.ToFloats(wt);
-        var dst = new float[s * s * cin * cout * mh * mw];
+        // ONNX Runtime's fast blocked (NCHWc) convolution needs a multiple of 16 output channels: pad with zero kernels.
+        long phases = s * s * cin, padded = phases % 16 == 0 ? phases : (phases + 15) / 16 * 16;
+        var dst = new float[padded * cout * mh * mw];
         for (long ry = 0; ry < s; ry++)
             for (long rx = 0; rx < s; rx++)
                 for (long ci = 0; ci < cin; ci++)
@@ -143,9 +145,10 @@ public static partial class GradientRules
                                 long o = (((((ry * s + rx) * cin + ci) * cout + co) * mh + jy) * mw) + jx;
                                 dst[o] = src[((co * cin + ci) * kh + ty) * kw + tx];
                             }
-        var kernel = b.Constant(dst, new[] { s * s * cin, cout, mh, mw }, w + "_subpixel");
+        var kernel = b.Constant(dst, new[] { padded, cout, mh, mw }, w + "_subpixel");
         var z = b.Node("Conv", new[] { dy, kernel }, "conv_dx_phases",
             ("pads", new[] { mh - 1, mw - 1, mh - 1, mw - 1 }), ("kernel_shape", new[] { mh, mw }));
+        if (padded != phases) z = b.Slice(z, new[] { 0L }, new[] { phases }, new long[] { 1 });
         var u = b.Node("DepthToSpace", new[] { z }, "conv_dx_interleaved", ("blocksize", s), ("mode", "DCR"));
         var yd = b.Dims(dy);
         if (yd is not null && yd.Skip(2).All(v => v >= 0))
