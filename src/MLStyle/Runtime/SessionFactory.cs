@@ -39,14 +39,25 @@ public static class SessionFactory
         {
             if (CudaProbe.TryGetValue(id, out var known)) return known;
             string? failure = null;
+            // ONNX Runtime's own logger would print a red error line when the CUDA provider library fails to load; the
+            // user gets one MLStyle warning instead, so the environment's logger is silenced while probing.
+            OrtEnv? env = null;
+            var level = OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING;
             try
             {
+                env = OrtEnv.Instance();
+                level = env.EnvLogLevel;
+                env.EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
                 using var so = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
                 so.AppendExecutionProvider_CUDA(id);
             }
             catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException or TypeInitializationException)
             {
                 failure = e.Message.Split('\n')[0].Trim();
+            }
+            finally
+            {
+                if (env is not null) env.EnvLogLevel = level;
             }
             CudaProbe[id] = failure;
             if (failure is not null)

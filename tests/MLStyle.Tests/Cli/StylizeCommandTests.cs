@@ -92,6 +92,19 @@ public class StylizeCommandTests
     }
 
     [Fact]
+    public void CudaWithoutCuda_GivesOneWarningLine_AndRunsOnTheCpu()
+    {
+        using var dir = new TestImages.TempDir();
+        var (exit, _, stderr) = Mlstyle("stylize", "--content", TestImages.Sample("content/chelsea.png"), "--style", TestImages.Sample("style/swirls.png"),
+            "--output", dir.File("o.png"), "--size", "32", "--iterations", "1", "--style-layers", "conv1", "--content-layers", "conv1", "--device", "cuda");
+        Assert.True(exit == 0, stderr);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("stylize", StringComparison.Ordinal)).ToList();
+        Assert.DoesNotContain(lines, l => l.Contains("[E:onnxruntime", StringComparison.Ordinal));
+        if (MLStyle.Runtime.SessionFactory.ProbeCuda(0) is not null)
+            Assert.Single(lines, l => l.StartsWith("warning: CUDA device 0 is not available", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Models_ListsTheResNet18Layers()
     {
         var (exit, stdout, stderr) = Mlstyle("models", "--model", "resnet18");
