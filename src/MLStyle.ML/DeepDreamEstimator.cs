@@ -91,16 +91,8 @@ public sealed class DeepDreamEstimator : IEstimator<TransformerChain<ITransforme
 
     /// <summary>Builds the DeepDream model for the input column's image size and returns the fitted chain.</summary>
     public TransformerChain<ITransformer> Fit(IDataView input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        var size = ImageSize.Resolve(input.Schema, _inputColumn, _options.ImageWidth, _options.ImageHeight);
-        bool image = _options.OutputKind == ImageOutputKind.Image;
-        var tensor = OnnxChain.OutputTensor(_outputColumn, new[] { _inputColumn }, image);
-        var model = BuildModel(size, tensor);
-        var pipeline = OnnxChain.Pipeline(_catalog, OnnxModels.ToBytes(model), new[] { _inputColumn },
-            new (string, string, ImageSize?)[] { (tensor, _outputColumn, image ? size : null) });
-        return OnnxChain.Fit(pipeline, input);
-    }
+        => OnnxChain.FitImageModel(_catalog, input, _inputColumn, _outputColumn, _options.ImageWidth, _options.ImageHeight,
+            _options.OutputKind == ImageOutputKind.Image, (size, tensor) => OnnxModels.ToBytes(BuildModel(size, tensor)));
 
     /// <summary>The octave sizes, smallest first (each side at least 16 pixels).</summary>
     internal static IReadOnlyList<ImageSize> OctaveSizes(ImageSize size, int octaves, float scale) =>

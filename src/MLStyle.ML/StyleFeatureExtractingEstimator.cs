@@ -63,14 +63,8 @@ public sealed class StyleFeatureExtractingEstimator : IEstimator<TransformerChai
 
     /// <summary>Builds the descriptor graph for the input column's image size and returns the fitted chain.</summary>
     public TransformerChain<ITransformer> Fit(IDataView input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        var size = ImageSize.Resolve(input.Schema, _inputColumn, _options.ImageWidth, _options.ImageHeight);
-        var tensor = OnnxChain.OutputTensor(_outputColumn, new[] { _inputColumn }, image: false);
-        var model = BuildModel(size, tensor);
-        var pipeline = OnnxChain.Pipeline(_catalog, model, new[] { _inputColumn }, new (string, string, ImageSize?)[] { (tensor, _outputColumn, null) });
-        return OnnxChain.Fit(pipeline, input);
-    }
+        => OnnxChain.FitImageModel(_catalog, input, _inputColumn, _outputColumn, _options.ImageWidth, _options.ImageHeight,
+            imageOutput: false, BuildModel);
 
     byte[] BuildModel(ImageSize size, string outputTensor)
     {

@@ -38,6 +38,22 @@ internal static class OnnxChain
         return chain;
     }
 
+    /// <summary>
+    /// Builds a model with one input and one output for the input column's image size (<paramref name="build"/> gets the size
+    /// and the output tensor name and returns the serialised model) and fits the chain that runs it; an image output is
+    /// converted to an image column of the same size.
+    /// </summary>
+    public static TransformerChain<ITransformer> FitImageModel(TransformsCatalog t, IDataView input, string inputColumn, string outputColumn,
+        int? width, int? height, bool imageOutput, Func<ImageSize, string, byte[]> build)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var size = ImageSize.Resolve(input.Schema, inputColumn, width, height);
+        var tensor = OutputTensor(outputColumn, new[] { inputColumn }, imageOutput);
+        var pipeline = Pipeline(t, build(size, tensor), new[] { inputColumn },
+            new (string, string, ImageSize?)[] { (tensor, outputColumn, imageOutput ? size : null) });
+        return Fit(pipeline, input);
+    }
+
     /// <summary>Fits <paramref name="pipeline"/> on <paramref name="data"/> and returns its transformers as one chain.</summary>
     public static TransformerChain<ITransformer> Fit(IEstimator<ITransformer> pipeline, IDataView data)
     {
