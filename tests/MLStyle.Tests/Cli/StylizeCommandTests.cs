@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using MLStyle.Imaging;
 using MLStyle.Tests.Support;
 
@@ -9,15 +8,8 @@ public class StylizeCommandTests
 {
     internal static (int Exit, string Stdout, string Stderr) Mlstyle(params string[] args)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "MLStyle.Cli.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(dll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result, stderr);
+        var r = CliRunner.RunProcess(args);
+        return (r.ExitCode, r.Stdout, r.Stderr);
     }
 
     [Fact]

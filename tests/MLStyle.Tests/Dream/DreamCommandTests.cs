@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using MLStyle.Imaging;
+using MLStyle.Tests.Support;
 using MLStyle.Tests.Imaging;
 
 namespace MLStyle.Tests.Dream;
@@ -9,21 +9,11 @@ public class DreamCommandTests
 {
     static (int Exit, string Out, string Err) Mlstyle(params string[] args)
     {
-        var dir = AppContext.BaseDirectory;
-        var apphost = Path.Combine(dir, OperatingSystem.IsWindows() ? "MLStyle.Cli.exe" : "MLStyle.Cli");
-        var psi = File.Exists(apphost) ? new ProcessStartInfo(apphost) : new ProcessStartInfo("dotnet") { ArgumentList = { Path.Combine(dir, "MLStyle.Cli.dll") } };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.RedirectStandardOutput = psi.RedirectStandardError = true;
-        psi.UseShellExecute = false;
-        psi.Environment.Remove("MLSTYLE_DEBUG");
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(120_000)) { p.Kill(true); throw new TimeoutException($"mlstyle {string.Join(" ", args)} did not finish"); }
-        return (p.ExitCode, stdout.Result, stderr.Result);
+        var r = MLStyle.Tests.Cli.CliRunner.RunProcess(args);
+        return (r.ExitCode, r.Stdout, r.Stderr);
     }
 
-    static readonly string Chelsea = Repo.File("samples/content/chelsea.png");
+    static readonly string Chelsea = TestImages.RepoFile("samples/content/chelsea.png");
 
     static void AssertBadInput((int Exit, string Out, string Err) r, params string[] mentions)
     {

@@ -1,3 +1,4 @@
+using MLStyle.Tests.Support;
 using MLStyle.Backbones;
 using MLStyle.Engines;
 using MLStyle.Imaging;
@@ -9,7 +10,7 @@ public class ResNetDreamTests
     [Fact]
     public void EmbeddedResNet18_DefaultLayers_RaiseTheObjectiveInEveryOctave()
     {
-        var img = ImageIO.Load(Repo.File("samples/content/chelsea.png"));
+        var img = ImageIO.Load(TestImages.RepoFile("samples/content/chelsea.png"));
         var engine = new DeepDreamEngine(BackboneFactory.ResNet18(), new MLStyle.Runtime.SessionSettings { Threads = 2 });
         var r = engine.Run(img, new DeepDreamOptions { Size = 96, Octaves = 2, IterationsPerOctave = 3 });
         Assert.Equal(new[] { (69, 46), (96, 64) }, r.OctaveSizes);
@@ -19,19 +20,5 @@ public class ResNetDreamTests
         var start = ImageIO.ResizeToLongSide(img, 96);
         double change = r.Image.Data.Zip(start.Data, (a, b) => Math.Abs(a - b)).Average();
         Assert.InRange(change, 1, 60);
-    }
-}
-
-/// <summary>Files of the repository (found by walking up from the test binaries).</summary>
-public static class Repo
-{
-    public static string File(string relative)
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            var p = Path.Combine(d.FullName, relative);
-            if (System.IO.File.Exists(p)) return p;
-        }
-        throw new FileNotFoundException($"'{relative}' not found above {AppContext.BaseDirectory}");
     }
 }

@@ -16,8 +16,11 @@ public static class TestImages
         }
     }
 
+    /// <summary>A file of the repository, by its path relative to the root.</summary>
+    public static string RepoFile(string relative) => Path.Combine(RepoRoot, relative);
+
     /// <summary>A committed sample image.</summary>
-    public static string Sample(string relative) => Path.Combine(RepoRoot, "samples", relative);
+    public static string Sample(string relative) => RepoFile(Path.Combine("samples", relative));
 
     /// <summary>A smooth gradient image with a few shapes, so features are non-trivial.</summary>
     public static ImageTensor Synthetic(int width, int height, int seed)
