@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLStyle.Autodiff;
 using MLStyle.Backbones;
+using MLStyle.Engines;
 using MLStyle.Imaging;
 using MLStyle.Losses;
 using MLStyle.ML.Internal;
@@ -158,23 +159,13 @@ public sealed class StyleTransferEstimator : IEstimator<TransformerChain<ITransf
     {
         var o = _options;
         var blend = o.StyleBlend?.ToArray() ?? Enumerable.Repeat(1f, o.StyleImages.Count).ToArray();
-        float total = blend.Sum();
         int longSide = Math.Max(16, (int)MathF.Round(Math.Max(size.Width, size.Height) * o.StyleScale));
-        var names = Enumerable.Range(0, spec.StyleLayers.Count).Select(StyleObjective.StyleTarget).ToList();
         var targetModel = StyleObjective.BuildTargetModel(spec with { ContentLayers = Array.Empty<WeightedLayer>() });
         using var session = new OnnxSession(targetModel, MLContextDeviceExtensions.SettingsFor(_catalog));
-        List<FloatTensor>? acc = null;
-        for (int s = 0; s < o.StyleImages.Count; s++)
-        {
-            if (blend[s] == 0) continue;
-            var img = ImageIO.ResizeToLongSide(ImageIO.Load(o.StyleImages[s]), longSide);
-            var grams = session.Run(new Dictionary<string, FloatTensor> { [Backbone.InputName] = new(img.Data, new long[] { 1, 3, img.Height, img.Width }) }, names);
-            float w = blend[s] / total;
-            if (acc is null) { acc = names.Select(n => new FloatTensor(grams[n].Data.Select(g => g * w).ToArray(), grams[n].Shape)).ToList(); continue; }
-            for (int i = 0; i < names.Count; i++)
-                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(grams[names[i]].Data, w, acc[i].Data, acc[i].Data);
-        }
-        return acc!;
+        // Styles of weight 0 are skipped by the blend, so they are not even loaded.
+        var styles = o.StyleImages.Select((path, s) => blend[s] == 0 ? new ImageTensor(1, 1) : ImageIO.Load(path)).ToList();
+        var grams = StyleTransferEngine.BlendedStyleTargets(session, spec, styles, blend, longSide);
+        return Enumerable.Range(0, spec.StyleLayers.Count).Select(i => grams[StyleObjective.StyleTarget(i)]).ToList();
     }
 
     /// <summary>Checks the input column and adds the output column.</summary>

@@ -143,7 +143,8 @@ public sealed class StyleTransferEngine
         var scales = options.EffectiveScales;
         var sw = Stopwatch.StartNew();
         var history = new List<LossRecord>();
-        var blend = Normalise(options.StyleBlend ?? Enumerable.Repeat(1f, styles.Count).ToList());
+        var weights = options.StyleBlend ?? Enumerable.Repeat(1f, styles.Count).ToList();
+        var blend = Normalise(weights);
 
         var cache = Cache;
         cache?.Prepare(spec, _settings);
@@ -167,7 +168,7 @@ public sealed class StyleTransferEngine
             var contentTargets = targetSession.Run(Inputs(contentScaled), Enumerable.Range(0, spec.ContentLayers.Count).Select(StyleObjective.ContentTarget).ToList());
             int styleSide = (int)Math.Max(16, Math.Round(scales[stage] * options.StyleScale));
             var styleTargets = cache?.StyleTargets(styles, blend, styleSide) is { } cached ? cached
-                : BlendedGrams(targetSession, spec, styles, blend, styleSide);
+                : BlendedStyleTargets(targetSession, spec, styles, weights, styleSide);
             cache?.KeepStyleTargets(styles, blend, styleSide, styleTargets);
 
             var contentShapes = Enumerable.Range(0, spec.ContentLayers.Count).Select(i => contentTargets[StyleObjective.ContentTarget(i)].Shape).ToList();
@@ -286,8 +287,15 @@ public sealed class StyleTransferEngine
     static Dictionary<string, FloatTensor> Inputs(ImageTensor img) =>
         new() { [Backbone.InputName] = new FloatTensor(img.Data, new long[] { 1, 3, img.Height, img.Width }) };
 
-    static Dictionary<string, FloatTensor> BlendedGrams(OnnxSession targets, StyleObjectiveSpec spec, IReadOnlyList<ImageTensor> styles, float[] blend, int longSide)
+    /// <summary>
+    /// The style targets: each style image resized to <paramref name="longSide"/>, its Gram matrices from
+    /// <paramref name="targets"/> (a session of <see cref="StyleObjective.BuildTargetModel"/>), blended with
+    /// <paramref name="weights"/> normalised to sum 1 (styles of weight 0 are skipped). Keys are <see cref="StyleObjective.StyleTarget"/> names.
+    /// </summary>
+    public static Dictionary<string, FloatTensor> BlendedStyleTargets(OnnxSession targets, StyleObjectiveSpec spec, IReadOnlyList<ImageTensor> styles,
+        IReadOnlyList<float> weights, int longSide)
     {
+        var blend = Normalise(weights);
         var names = Enumerable.Range(0, spec.StyleLayers.Count).Select(StyleObjective.StyleTarget).ToList();
         Dictionary<string, FloatTensor>? acc = null;
         for (int s = 0; s < styles.Count; s++)
