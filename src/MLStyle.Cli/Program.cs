@@ -29,6 +29,12 @@ app.Configure(c =>
         .WithDescription("DeepDream: amplify what a network sees in an image (octaves, jitter, tiles, guided dreams, zoom frames).")
         .WithExample("dream", "--input", "samples/content/chelsea.png", "--output", "dream.png")
         .WithExample("dream", "--input", "big.jpg", "--output", "big-dream.png", "--tile", "512", "--octaves", "2");
+    c.AddCommand<TrainCommand>("train")
+        .WithDescription("Train a feed-forward styliser (Johnson et al. 2016) on a folder of photos; apply it with 'apply'.")
+        .WithExample("train", "--style", "samples/style/swirls.png", "--content", "photos", "--output", "swirls.onnx", "--time-limit", "30m");
+    c.AddCommand<ApplyCommand>("apply")
+        .WithDescription("Stylise an image in one forward pass of a styliser ('mlstyle train' output or a fast-neural-style ONNX file).")
+        .WithExample("apply", "--model", "swirls.onnx", "--input", "samples/content/chelsea.png", "--output", "out.png");
     c.AddCommand<GradCommand>("grad")
         .WithDescription("Differentiate an ONNX model: write a model that also outputs d(sum(Y*Y_seed))/dN.")
         .WithExample("grad", "--model", "m.onnx", "--of", "Y", "--wrt", "X,W", "--output", "g.onnx");
@@ -40,6 +46,9 @@ app.Configure(c =>
         b.AddCommand<BatchStylizeCommand>("stylize")
             .WithDescription("Stylise every image of a directory tree (the options of stylize, plus --input DIR --output DIR).")
             .WithExample("batch", "stylize", "--input", "photos", "--output", "styled", "--style", "samples/style/swirls.png", "--size", "256");
+        b.AddCommand<BatchApplyCommand>("apply")
+            .WithDescription("Apply a feed-forward styliser to every image of a directory tree (the options of apply, plus --input DIR --output DIR).")
+            .WithExample("batch", "apply", "--input", "photos", "--output", "styled", "--model", "swirls.onnx");
         b.AddCommand<BatchDreamCommand>("dream")
             .WithDescription("DeepDream on every image of a directory tree (the options of dream, plus --input DIR --output DIR).")
             .WithExample("batch", "dream", "--input", "photos", "--output", "dreams", "--size", "512");

@@ -40,6 +40,9 @@ public sealed record AdamOptions
     }
 }
 
+/// <summary>The state of an <see cref="AdamOptimizer"/>: bias-correction step, iterations and the two moments.</summary>
+public sealed record AdamState(int Step, int Iteration, float[] M, float[] V);
+
 /// <summary>
 /// Adam with bias correction, following <c>torch.optim.Adam</c> (no weight decay, no AMSGrad):
 /// <c>m ← β₁m + (1-β₁)g</c>, <c>v ← β₂v + (1-β₂)g²</c>,
@@ -128,6 +131,24 @@ public sealed class AdamOptimizer : Optimizer
 
         Iteration++;
         return new StepResult(loss, gradNorm, evals, false);
+    }
+
+    /// <summary>The optimiser's state (step count and moments) for a checkpoint; null before the first step.</summary>
+    public AdamState? State => _m is null ? null : new AdamState(_t, Iteration, (float[])_m.Clone(), (float[])_v!.Clone());
+
+    /// <summary>Continues from a checkpointed <see cref="State"/>: the next steps are those the saved run would have made.</summary>
+    /// <exception cref="ArgumentException">The moments' lengths differ.</exception>
+    public void Restore(AdamState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.M.Length != state.V.Length || state.M.Length == 0) throw new ArgumentException("the moments must have the same, non-zero length", nameof(state));
+        EnsureBuffers(state.M.Length);
+        state.M.CopyTo(_m!, 0);
+        state.V.CopyTo(_v!, 0);
+        _t = state.Step;
+        Iteration = state.Iteration;
+        _started = true;
+        _hasCache = false;
     }
 
     /// <inheritdoc />

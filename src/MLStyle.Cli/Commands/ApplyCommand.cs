@@ -1,0 +1,162 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using MLStyle.Batch;
+using MLStyle.Imaging;
+using MLStyle.Onnx;
+using MLStyle.Runtime;
+using MLStyle.Stylizers;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MLStyle.Cli.Commands;
+
+/// <summary>Options shared by <c>mlstyle apply</c> and <c>mlstyle batch apply</c>.</summary>
+public class ApplySettings : CommandSettings
+{
+    [CommandOption("-m|--model <ONNX>")]
+    [Description("The styliser: a file 'mlstyle train' wrote, or any fast-neural-style ONNX file (one RGB 0-255 input and output).")]
+    public string Model { get; init; } = "";
+
+    [CommandOption("--size <PIXELS>")]
+    [Description("Resize the long side to this first (default: the image's size).")]
+    public int? Size { get; init; }
+
+    [CommandOption("--preserve-colors")]
+    [Description("Keep the photo's colours (luminance from the styliser, chroma from the photo).")]
+    public bool PreserveColors { get; init; }
+
+    [CommandOption("--device <DEVICE>")]
+    [Description("cpu (default), cuda or cuda:N. Without CUDA: one warning, then the CPU.")]
+    public string Device { get; init; } = "cpu";
+
+    [CommandOption("--threads <N>")]
+    [Description("ONNX Runtime threads (default: one per core).")]
+    public int Threads { get; init; }
+
+    [CommandOption("--max-pixels <N>")]
+    [Description("Refuse input images with more pixels than this, checked from the header (default 50000000).")]
+    public long MaxPixels { get; init; } = ImageLoadOptions.DefaultMaxPixels;
+
+    /// <summary>The session settings.</summary>
+    public SessionSettings Session() => new() { Device = ExecutionDevice.Parse(Device), Threads = Threads };
+
+    /// <summary>The apply options.</summary>
+    public StylizerApplyOptions Options() => new() { Size = Size, PreserveColors = PreserveColors };
+
+    /// <inheritdoc />
+    public override ValidationResult Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Model)) return ValidationResult.Error("--model is required");
+        if (Threads < 0) return ValidationResult.Error($"invalid --threads {Threads}: must be 0 or more");
+        if (MaxPixels <= 0) return ValidationResult.Error($"invalid --max-pixels {MaxPixels}");
+        return base.Validate();
+    }
+}
+
+/// <summary><c>mlstyle apply</c>: stylises one image with a feed-forward styliser.</summary>
+public sealed class ApplyCommand : Command<ApplyCommand.Settings>
+{
+    /// <summary>Options of <c>mlstyle apply</c>.</summary>
+    public sealed class Settings : ApplySettings
+    {
+        [CommandOption("-i|--input <IMAGE>")]
+        [Description("The photo.")]
+        public string Input { get; init; } = "";
+
+        [CommandOption("-o|--output <IMAGE>")]
+        [Description("Output image (.png or .jpg), written atomically.")]
+        public string Output { get; init; } = "";
+
+        /// <inheritdoc />
+        public override ValidationResult Validate()
+        {
+            if (string.IsNullOrWhiteSpace(Input)) return ValidationResult.Error("--input is required");
+            if (string.IsNullOrWhiteSpace(Output)) return ValidationResult.Error("--output is required");
+            return base.Validate();
+        }
+    }
+
+    /// <inheritdoc />
+    public override int Execute(CommandContext context, Settings s, CancellationToken cancel)
+    {
+        var options = s.Options();
+        options.Validate();
+        OutputPaths.CheckWritable(s.Output, imageOutput: true);
+        if (Path.GetFullPath(s.Output) == Path.GetFullPath(s.Input) || Path.GetFullPath(s.Output) == Path.GetFullPath(s.Model))
+            throw new MLStyleException("--output would overwrite an input of the run");
+        var load = new ImageLoadOptions { MaxPixels = s.MaxPixels };
+        var image = ImageIO.Load(s.Input, load);
+        var sw = Stopwatch.StartNew();
+        using var stylizer = StylizerSession.Open(s.Model, s.Session());
+        var open = sw.Elapsed;
+        sw.Restart();
+        var result = options.Apply(stylizer, image);
+        var run = sw.Elapsed;
+        ImageIO.Save(result, s.Output);
+        Console.WriteLine($"wrote {s.Output}: {result.Width}x{result.Height} in {run.TotalSeconds:F3} s (session {open.TotalSeconds:F2} s), " +
+                          $"peak memory {MLStyle.Cli.Output.Bytes(Process.GetCurrentProcess().PeakWorkingSet64)}, device {stylizer.Device}");
+        return ExitCodes.Ok;
+    }
+}
+
+/// <summary><c>mlstyle batch apply</c>: applies a styliser to every image of a directory tree.</summary>
+public sealed class BatchApplyCommand : Command<BatchApplyCommand.Settings>
+{
+    /// <summary>Options of <c>mlstyle batch apply</c>: those of <c>apply</c> plus the batch options.</summary>
+    public sealed class Settings : ApplySettings, IBatchSettings
+    {
+        [CommandOption("-i|--input <DIR>")]
+        [Description("The directory of photos, searched recursively.")]
+        public string Input { get; init; } = "";
+
+        [CommandOption("-o|--output <DIR>")]
+        [Description("Where the outputs go, mirroring the input tree, with manifest.jsonl.")]
+        public string Output { get; init; } = "";
+
+        [CommandOption("--include <GLOB>")]
+        [Description("Only files matching this glob (repeatable; default: the image formats).")]
+        public string[]? Include { get; init; }
+
+        [CommandOption("--exclude <GLOB>")]
+        [Description("Leave out files matching this glob (repeatable).")]
+        public string[]? Exclude { get; init; }
+
+        [CommandOption("--workers <N>")]
+        [Description("Images processed at once, each with its own session; --threads is divided between them (default 1).")]
+        public int Workers { get; init; } = 1;
+
+        [CommandOption("--format <FORMAT>")]
+        [Description("Output format: png (default) or jpg.")]
+        public string Format { get; init; } = "png";
+
+        [CommandOption("--report <HTML>")]
+        [Description("Write an HTML report with before/after thumbnails.")]
+        public string? Report { get; init; }
+
+        [CommandOption("--force")]
+        [Description("Redo every image, even those an earlier run finished (default: resume).")]
+        public bool Force { get; init; }
+
+        /// <inheritdoc />
+        public override ValidationResult Validate()
+        {
+            if (string.IsNullOrWhiteSpace(Input)) return ValidationResult.Error("--input is required");
+            if (string.IsNullOrWhiteSpace(Output)) return ValidationResult.Error("--output is required");
+            return BatchCli.Validate(this) ?? base.Validate();
+        }
+    }
+
+    /// <inheritdoc />
+    public override int Execute(CommandContext context, Settings s, CancellationToken cancel)
+    {
+        var options = s.Options();
+        options.Validate();
+        var items = BatchCli.Discover(s);
+        var model = OnnxModels.Load(s.Model);
+        var job = new StylizerJob(model, Path.GetFileName(s.Model), ContentHash.OfFile(s.Model), options);
+        Cli.Output.Info($"batch apply: {items.Count} images from {s.Input} with {Path.GetFileName(s.Model)} " +
+                        $"({(options.Size is { } size ? $"{size} px" : "input sizes")}, {s.Workers} worker{(s.Workers == 1 ? "" : "s")} x " +
+                        $"{BatchRunner.ThreadsPerWorker(s.Threads, s.Workers)} threads)");
+        return BatchCli.Run(job, items, s, s.Session(), new ImageLoadOptions { MaxPixels = s.MaxPixels }, cancel);
+    }
+}

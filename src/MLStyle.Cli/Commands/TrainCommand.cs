@@ -1,0 +1,244 @@
+using System.ComponentModel;
+using MLStyle.Engines;
+using MLStyle.Imaging;
+using MLStyle.Losses;
+using MLStyle.Onnx;
+using MLStyle.Stylizers;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MLStyle.Cli.Commands;
+
+/// <summary><c>mlstyle train</c>: trains a feed-forward styliser.</summary>
+public sealed class TrainCommand : Command<TrainCommand.Settings>
+{
+    /// <summary>Options of <c>mlstyle train</c>.</summary>
+    public sealed class Settings : BackboneSettings
+    {
+        [CommandOption("-s|--style <IMAGE>")]
+        [Description("The style image.")]
+        public string Style { get; init; } = "";
+
+        [CommandOption("-c|--content <DIRS>")]
+        [Description("Folder(s) of content photos, comma-separated (searched recursively; unreadable files are skipped).")]
+        public string Content { get; init; } = "";
+
+        [CommandOption("--exclude <FILES>")]
+        [Description("Photos to leave out of training, comma-separated (e.g. the ones you will judge the styliser on).")]
+        public string? Exclude { get; init; }
+
+        [CommandOption("-o|--output <ONNX>")]
+        [Description("The trained styliser (.onnx), written atomically at every checkpoint and at the end.")]
+        public string Output { get; init; } = "";
+
+        [CommandOption("--size <PIXELS>")]
+        [Description("Side of the random square crops trained on (default 256, a multiple of 4).")]
+        public int Size { get; init; } = 256;
+
+        [CommandOption("--batch <N>")]
+        [Description("Crops per iteration (default 4).")]
+        public int Batch { get; init; } = 4;
+
+        [CommandOption("--iterations <N>")]
+        [Description("Adam steps (default 2000).")]
+        public int Iterations { get; init; } = 2000;
+
+        [CommandOption("--time-limit <DURATION>")]
+        [Description("Stop after this long, e.g. 30m, 1h, 90s (default: none).")]
+        public string? TimeLimit { get; init; }
+
+        [CommandOption("--width <CHANNELS>")]
+        [Description("Channels of the first layer (default 16; Johnson et al.: 32). Deeper layers have 2x and 4x.")]
+        public int Width { get; init; } = 16;
+
+        [CommandOption("--residual-blocks <N>")]
+        [Description("Residual blocks (default 5).")]
+        public int ResidualBlocks { get; init; } = 5;
+
+        [CommandOption("--no-input-skip")]
+        [Description("Johnson et al.'s network exactly: no skip from the input photo to the output (starts from grey; trains slower).")]
+        public bool NoInputSkip { get; init; }
+
+        [CommandOption("--learning-rate <LR>")]
+        [Description("Adam learning rate (default 1e-3).")]
+        public string LearningRate { get; init; } = "1e-3";
+
+        [CommandOption("--style-size <PIXELS>")]
+        [Description("Long side of the style image for its Gram matrices (default: --size).")]
+        public int? StyleSize { get; init; }
+
+        [CommandOption("--content-weight <W>")]
+        [Description("Content loss weight (default: the backbone's).")]
+        public string? ContentWeight { get; init; }
+
+        [CommandOption("--style-weight <W>")]
+        [Description("Style loss weight (default: the backbone's).")]
+        public string? StyleWeight { get; init; }
+
+        [CommandOption("--tv-weight <W>")]
+        [Description("Total-variation weight (default: the backbone's).")]
+        public string? TvWeight { get; init; }
+
+        [CommandOption("--content-layers <LAYERS>")]
+        [Description("Content layers with optional weights (default: the backbone's).")]
+        public string? ContentLayers { get; init; }
+
+        [CommandOption("--style-layers <LAYERS>")]
+        [Description("Style layers with optional weights (default: the backbone's).")]
+        public string? StyleLayers { get; init; }
+
+        [CommandOption("--smoothing <MODE>")]
+        [Description("Activation smoothing: none or softmax (default: the backbone's).")]
+        public string? Smoothing { get; init; }
+
+        [CommandOption("--checkpoint-every <N>")]
+        [Description("Write the styliser and OUTPUT.ckpt every N iterations (default 100; 0: only at the end).")]
+        public int CheckpointEvery { get; init; } = 100;
+
+        [CommandOption("--resume")]
+        [Description("Continue from OUTPUT.ckpt (same settings): the run goes on as if it had never stopped.")]
+        public bool Resume { get; init; }
+
+        [CommandOption("--preview <IMAGE>")]
+        [Description("Stylise this photo at every checkpoint (OUTPUT.iterN.png).")]
+        public string? Preview { get; init; }
+
+        [CommandOption("--preview-size <PIXELS>")]
+        [Description("Long side of the preview (default 512).")]
+        public int PreviewSize { get; init; } = 512;
+
+        [CommandOption("--plot <PNG>")]
+        [Description("Draw the training loss curves into this PNG (at every checkpoint and at the end).")]
+        public string? Plot { get; init; }
+
+        /// <inheritdoc />
+        public override ValidationResult Validate()
+        {
+            if (string.IsNullOrWhiteSpace(Style)) return ValidationResult.Error("--style is required");
+            if (string.IsNullOrWhiteSpace(Content)) return ValidationResult.Error("--content is required");
+            if (string.IsNullOrWhiteSpace(Output)) return ValidationResult.Error("--output is required");
+            if (CheckpointEvery < 0) return ValidationResult.Error("--checkpoint-every must be 0 or more");
+            if (PreviewSize < 16) return ValidationResult.Error("--preview-size must be at least 16");
+            return base.Validate();
+        }
+
+        /// <summary>The training options these settings describe.</summary>
+        public StylizerTrainingOptions Options() => new()
+        {
+            CropSize = Size,
+            BatchSize = Batch,
+            Iterations = Iterations,
+            TimeLimit = TimeLimit is null ? null : Durations.Parse(TimeLimit, "--time-limit"),
+            Shape = new StylizerShape(Width, ResidualBlocks, !NoInputSkip),
+            LearningRate = Float(LearningRate, "--learning-rate")!.Value,
+            Seed = Seed,
+            StyleSize = StyleSize,
+            ContentWeight = Float(ContentWeight, "--content-weight"),
+            StyleWeight = Float(StyleWeight, "--style-weight"),
+            TvWeight = Float(TvWeight, "--tv-weight"),
+            ContentLayers = ContentLayers is null ? null : WeightedLayer.ParseList(ContentLayers),
+            StyleLayers = StyleLayers is null ? null : WeightedLayer.ParseList(StyleLayers),
+            Smoothing = Smoothing?.ToLowerInvariant() switch
+            {
+                null => null,
+                "none" => Backbones.ActivationSmoothing.None,
+                "softmax" or "swag" => Backbones.ActivationSmoothing.Softmax,
+                _ => throw new MLStyleException($"invalid --smoothing '{Smoothing}': use none or softmax"),
+            },
+        };
+    }
+
+    /// <inheritdoc />
+    public override int Execute(CommandContext context, Settings s, CancellationToken cancel)
+    {
+        var options = s.Options();
+        options.Validate();
+        if (Path.GetExtension(s.Output).ToLowerInvariant() != ".onnx") throw new MLStyleException($"the styliser is written as .onnx: '{s.Output}'");
+        OutputPaths.CheckWritable(Path.ChangeExtension(s.Output, ".png"), imageOutput: true);
+        if (s.Plot is not null) OutputPaths.CheckWritable(s.Plot, imageOutput: false);
+        var checkpointPath = s.Output + ".ckpt";
+        if (s.Resume && !File.Exists(checkpointPath)) throw new MLStyleException($"--resume: no checkpoint '{checkpointPath}'");
+        var load = new ImageLoadOptions { MaxPixels = s.MaxPixels };
+        var style = ImageIO.Load(s.Style, load);
+        var preview = s.Preview is null ? null : ImageIO.ResizeToLongSide(ImageIO.Load(s.Preview, load), s.PreviewSize);
+        var inputs = new[] { s.Style, s.Preview }.Where(p => p is not null).Select(p => Path.GetFullPath(p!));
+        if (inputs.Contains(Path.GetFullPath(s.Output)) || inputs.Contains(Path.GetFullPath(checkpointPath)))
+            throw new MLStyleException("--output would overwrite an input of the run");
+        var dirs = s.Content.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var exclude = s.Exclude?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? Array.Empty<string>();
+        var photos = TrainingPhotos.Load(dirs, options.CropSize, exclude, s.MaxPixels);
+        foreach (var (path, reason) in photos.Skipped) MLStyle.Cli.Output.Warn($"skipped {path}: {reason}");
+        var backbone = s.Backbone();
+        var session = s.Session();
+        var resume = s.Resume ? TrainingCheckpoint.Load(checkpointPath) : null;
+
+        void Plot(IReadOnlyList<TrainingRecord> h)
+        {
+            if (s.Plot is null || h.Count == 0) return;
+            var series = new Dictionary<string, IReadOnlyList<double>>
+            {
+                ["total"] = h.Select(r => (double)r.Loss).ToList(),
+                ["content"] = h.Select(r => (double)r.Content).ToList(),
+                ["style"] = h.Select(r => (double)r.Style).ToList(),
+                ["tv"] = h.Select(r => (double)r.Tv).ToList(),
+            };
+            LossPlot.Save(s.Plot, series, $"training {Path.GetFileName(s.Output)} on {Path.GetFileName(s.Style)}", options: new LossPlotOptions { FirstIteration = 1 });
+        }
+
+        var trainer = new StylizerTrainer(backbone, session)
+        {
+            CheckpointEvery = s.CheckpointEvery,
+            Checkpoint = (ckpt, model) =>
+            {
+                // The model first: a kill between the two writes leaves a checkpoint that is at most one interval older.
+                OnnxModels.Save(model, s.Output);
+                ckpt.Save(checkpointPath);
+                Plot(ckpt.History);
+                if (preview is not null)
+                {
+                    using var st = new StylizerSession(model, session);
+                    ImageIO.Save(st.Apply(preview), OutputPaths.Snapshot(Path.ChangeExtension(s.Output, ".png"), ckpt.Adam.Iteration));
+                }
+            },
+        };
+        MLStyle.Cli.Output.Info($"training a width-{options.Shape.Width} styliser on {photos.Count} photos ({photos.Skipped.Count} skipped) with {Path.GetFileName(s.Style)} " +
+                                $"on {backbone.Name}: {options.CropSize}px crops, batch {options.BatchSize}, {options.Iterations} iterations" +
+                                $"{(options.TimeLimit is { } tl ? $" or {MLStyle.Cli.Output.Duration(tl)}" : "")}, device {session.Device}" +
+                                $"{(resume is not null ? $", resuming at iteration {resume.Adam.Iteration}" : "")}");
+        var result = IterationProgress.Run("train", report => trainer.Train(photos, style, options, resume,
+            new SyncProgress<TrainingProgress>(p => report(
+                options.TimeLimit is { } t ? Math.Max(p.Iteration / (double)p.Iterations, p.Elapsed / t) : p.Iteration / (double)p.Iterations,
+                $"it {p.Iteration}/{p.Iterations} loss {p.Losses.Loss:G4} (content {p.Losses.Content:G3}, style {p.Losses.Style:G3}, tv {p.Losses.Tv:G3}) {p.ImagesPerSecond:F2} img/s",
+                p.Eta)),
+            cancel));
+
+        OnnxModels.Save(result.Model, s.Output);
+        Plot(result.History);
+        var first = result.History.FirstOrDefault();
+        var last = result.History.LastOrDefault();
+        Console.WriteLine($"wrote {s.Output}: {result.Iterations} iterations, {FastStylizer.ParameterCount(result.Model)} weights, {result.Elapsed.TotalSeconds:F1} s " +
+                          $"this run ({(result.Iterations - (resume?.Adam.Iteration ?? 0)) * options.BatchSize / Math.Max(1e-9, result.Elapsed.TotalSeconds):F2} images/s); " +
+                          $"loss {first?.Loss:G4} -> {last?.Loss:G4} (content {last?.Content:G3}, style {last?.Style:G3}, tv {last?.Tv:G3}); {result.StopReason}");
+        if (result.Diverged)
+        {
+            MLStyle.Cli.Output.Error($"training diverged: {result.StopReason}; {s.Output} holds the last good weights, {checkpointPath} the last checkpoint");
+            return ExitCodes.Diverged;
+        }
+        return ExitCodes.Ok;
+    }
+}
+
+/// <summary>Parses durations written as 30m, 1h, 90s, 1h30m or a number of seconds.</summary>
+public static class Durations
+{
+    /// <summary>Parses <paramref name="text"/>; a clear <see cref="MLStyleException"/> otherwise.</summary>
+    public static TimeSpan Parse(string text, string option)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(text.Trim().ToLowerInvariant(), @"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$");
+        double Part(int i) => m.Groups[i].Success ? double.Parse(m.Groups[i].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        if (!m.Success || text.Trim().Length == 0) throw new MLStyleException($"invalid {option} '{text}': use e.g. 30m, 1h, 90s");
+        var t = TimeSpan.FromSeconds(Part(1) * 3600 + Part(2) * 60 + Part(3));
+        if (t <= TimeSpan.Zero) throw new MLStyleException($"invalid {option} '{text}': must be positive");
+        return t;
+    }
+}

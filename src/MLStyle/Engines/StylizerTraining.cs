@@ -1,0 +1,402 @@
+using System.Diagnostics;
+using System.Text.Json;
+using MLStyle.Autodiff;
+using MLStyle.Backbones;
+using MLStyle.Imaging;
+using MLStyle.Losses;
+using MLStyle.Onnx;
+using MLStyle.Optimization;
+using MLStyle.Runtime;
+using MLStyle.Stylizers;
+using Onnx;
+
+namespace MLStyle.Engines;
+
+/// <summary>Options of <see cref="StylizerTrainer"/>. Null loss settings take the backbone's defaults (as <c>stylize</c>).</summary>
+public sealed record StylizerTrainingOptions
+{
+    /// <summary>Side of the square random crops the styliser learns on (default 256).</summary>
+    public int CropSize { get; init; } = 256;
+
+    /// <summary>Crops per mini-batch (default 4).</summary>
+    public int BatchSize { get; init; } = 4;
+
+    /// <summary>Adam steps (default 2000); training also stops at <see cref="TimeLimit"/>.</summary>
+    public int Iterations { get; init; } = 2000;
+
+    /// <summary>Stop after this much training time (default: none).</summary>
+    public TimeSpan? TimeLimit { get; init; }
+
+    /// <summary>The network's shape (default: width 16, 5 residual blocks).</summary>
+    public StylizerShape Shape { get; init; } = new();
+
+    /// <summary>Adam's learning rate on the network's weights (default 1e-3, as Johnson et al.).</summary>
+    public float LearningRate { get; init; } = 1e-3f;
+
+    /// <summary>Seed of the initial weights and of the crops; the same seed on the same machine reproduces the run.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Long side of the style image when its Gram matrices are computed (default: the crop size).</summary>
+    public int? StyleSize { get; init; }
+
+    /// <summary>Weight of the content loss (default: the backbone's).</summary>
+    public float? ContentWeight { get; init; }
+
+    /// <summary>Weight of the style loss (default: the backbone's).</summary>
+    public float? StyleWeight { get; init; }
+
+    /// <summary>Weight of the total-variation loss (default: the backbone's).</summary>
+    public float? TvWeight { get; init; }
+
+    /// <summary>Content layers with weights (default: the backbone's).</summary>
+    public IReadOnlyList<WeightedLayer>? ContentLayers { get; init; }
+
+    /// <summary>Style layers with weights (default: the backbone's).</summary>
+    public IReadOnlyList<WeightedLayer>? StyleLayers { get; init; }
+
+    /// <summary>Activation smoothing (default: the backbone's).</summary>
+    public ActivationSmoothing? Smoothing { get; init; }
+
+    /// <summary>Checks every option; an <see cref="MLStyleException"/> names the first bad one.</summary>
+    public void Validate()
+    {
+        if (CropSize is < 32 or > 2048 || CropSize % 4 != 0) throw new MLStyleException($"invalid crop size {CropSize}: must be a multiple of 4 between 32 and 2048");
+        if (BatchSize is < 1 or > 256) throw new MLStyleException($"invalid batch size {BatchSize}: must be between 1 and 256");
+        if (Iterations < 1) throw new MLStyleException($"invalid iterations {Iterations}: must be at least 1");
+        if (TimeLimit is { } t && t <= TimeSpan.Zero) throw new MLStyleException("invalid time limit: must be positive");
+        if (!(LearningRate > 0 && float.IsFinite(LearningRate))) throw new MLStyleException($"invalid learning rate {LearningRate}: must be positive");
+        if (StyleSize is { } s && (s < 16 || s > 16384)) throw new MLStyleException($"invalid style size {s}: must be between 16 and 16384 pixels");
+        Shape.Validate();
+    }
+
+    /// <summary>The settings that must match for a checkpoint to be resumed (everything that changes the loss curve).</summary>
+    internal string Fingerprint(StyleObjectiveSpec spec, string styleHash) => JsonSerializer.Serialize(new
+    {
+        CropSize, BatchSize, Shape.Width, Shape.ResidualBlocks, LearningRate, Seed, StyleSize,
+        Backbone = spec.Backbone.Hash, spec.ContentWeight, spec.StyleWeight, spec.TvWeight,
+        Content = spec.ContentLayers.Select(l => $"{l.Layer}:{l.Weight}"), Style = spec.StyleLayers.Select(l => $"{l.Layer}:{l.Weight}"),
+        Smoothing = spec.Smoothing.ToString(), styleHash,
+    });
+}
+
+/// <summary>One point of the training curve: the mean loss terms per image of one mini-batch.</summary>
+public sealed record TrainingRecord(int Iteration, float Loss, float Content, float Style, float Tv, double Seconds);
+
+/// <summary>Progress of a training run.</summary>
+public sealed record TrainingProgress(int Iteration, int Iterations, TrainingRecord Losses, double ImagesPerSecond, TimeSpan Elapsed, TimeSpan? Eta);
+
+/// <summary>The result of a training run.</summary>
+/// <param name="Model">The trained styliser (weights as initializers).</param>
+/// <param name="History">The whole loss curve (a resumed run includes the curve before the checkpoint).</param>
+/// <param name="Iterations">Iterations done in total.</param>
+/// <param name="Elapsed">Training time of this run.</param>
+/// <param name="Diverged">True when the loss became NaN/Inf; <see cref="Model"/> then holds the last good weights.</param>
+/// <param name="StopReason">Why training stopped.</param>
+public sealed record StylizerTrainingResult(ModelProto Model, IReadOnlyList<TrainingRecord> History, int Iterations, TimeSpan Elapsed, bool Diverged, string StopReason);
+
+/// <summary>Everything a run needs to continue exactly where it was saved.</summary>
+/// <param name="Fingerprint">The settings of the run (a resume with other settings is refused).</param>
+/// <param name="Weights">The network's parameters, concatenated in <see cref="FastStylizer.Parameters"/> order.</param>
+/// <param name="Adam">The optimiser's state.</param>
+/// <param name="History">The loss curve so far.</param>
+public sealed record TrainingCheckpoint(string Fingerprint, float[] Weights, AdamState Adam, IReadOnlyList<TrainingRecord> History)
+{
+    const int Magic = 0x4D4C5354; // "MLST"
+
+    /// <summary>Writes the checkpoint atomically.</summary>
+    public void Save(string path) => AtomicFile.Write(path, s =>
+    {
+        using var w = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
+        w.Write(Magic); w.Write(1); w.Write(Fingerprint);
+        WriteFloats(w, Weights); w.Write(Adam.Step); w.Write(Adam.Iteration); WriteFloats(w, Adam.M); WriteFloats(w, Adam.V);
+        w.Write(History.Count);
+        foreach (var r in History) { w.Write(r.Iteration); w.Write(r.Loss); w.Write(r.Content); w.Write(r.Style); w.Write(r.Tv); w.Write(r.Seconds); }
+    });
+
+    /// <summary>Reads a checkpoint; a clear <see cref="MLStyleException"/> when the file is not one.</summary>
+    public static TrainingCheckpoint Load(string path)
+    {
+        try
+        {
+            using var r = new BinaryReader(File.OpenRead(path));
+            if (r.ReadInt32() != Magic || r.ReadInt32() != 1) throw new MLStyleException($"'{path}' is not an MLStyle training checkpoint");
+            var fp = r.ReadString();
+            var weights = ReadFloats(r);
+            var adam = new AdamState(r.ReadInt32(), r.ReadInt32(), ReadFloats(r), ReadFloats(r));
+            int n = r.ReadInt32();
+            var hist = new List<TrainingRecord>(n);
+            for (int i = 0; i < n; i++) hist.Add(new TrainingRecord(r.ReadInt32(), r.ReadSingle(), r.ReadSingle(), r.ReadSingle(), r.ReadSingle(), r.ReadDouble()));
+            return new TrainingCheckpoint(fp, weights, adam, hist);
+        }
+        catch (Exception e) when (e is IOException or EndOfStreamException or UnauthorizedAccessException or FormatException)
+        {
+            throw new MLStyleException($"cannot read checkpoint '{path}': {e.Message.Split('\n')[0]}", e);
+        }
+    }
+
+    static void WriteFloats(BinaryWriter w, float[] a)
+    {
+        w.Write(a.Length);
+        w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan()));
+    }
+
+    static float[] ReadFloats(BinaryReader r)
+    {
+        int n = r.ReadInt32();
+        if (n < 0 || n > 1 << 28) throw new FormatException("corrupt array length");
+        var bytes = r.ReadBytes(n * sizeof(float));
+        if (bytes.Length != n * sizeof(float)) throw new EndOfStreamException("truncated checkpoint");
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray();
+    }
+}
+
+/// <summary>
+/// Trains a feed-forward styliser (<see cref="FastStylizer"/>) with the style-transfer objective of <see cref="StyleObjective"/>:
+/// each mini-batch of random content crops goes through the styliser and the backbone; the content, Gram style and
+/// total-variation losses of the stylised crops are differentiated (MLStyle's own reverse mode) down to every weight of the
+/// styliser, and <see cref="AdamOptimizer"/> updates them.
+/// </summary>
+public sealed class StylizerTrainer
+{
+    /// <summary>The content batch input of the training graph.</summary>
+    public const string ContentInput = "content";
+
+    const string Prefix = "stylizer/";
+    readonly Backbone _backbone;
+    readonly SessionSettings _settings;
+
+    /// <summary>Creates a trainer over a backbone.</summary>
+    public StylizerTrainer(Backbone backbone, SessionSettings? settings = null)
+    {
+        _backbone = backbone;
+        _settings = settings ?? SessionSettings.Default;
+    }
+
+    /// <summary>Called after every <see cref="CheckpointEvery"/> iterations with the checkpoint and the current model.</summary>
+    public Action<TrainingCheckpoint, ModelProto>? Checkpoint { get; init; }
+
+    /// <summary>Checkpoint interval in iterations (0: never).</summary>
+    public int CheckpointEvery { get; init; }
+
+    /// <summary>The objective specification for these options.</summary>
+    public StyleObjectiveSpec Spec(StylizerTrainingOptions o) =>
+        StyleObjectiveSpec.FromDefaults(_backbone, o.ContentLayers, o.StyleLayers, o.ContentWeight, o.StyleWeight, o.TvWeight, o.Smoothing);
+
+    /// <summary>A short hash of a style image (part of a checkpoint's fingerprint).</summary>
+    public static string StyleHash(ImageTensor style)
+    {
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(style.Data.AsSpan());
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes))[..16];
+    }
+
+    /// <summary>The fingerprint a checkpoint of these settings carries.</summary>
+    public string Fingerprint(StylizerTrainingOptions o, ImageTensor style) => o.Fingerprint(Spec(o), StyleHash(style));
+
+    /// <summary>
+    /// Trains a styliser on random crops of <paramref name="photos"/> in the style of <paramref name="style"/>. With
+    /// <paramref name="resume"/> the run continues from a checkpoint of the same settings and repeats exactly the steps the
+    /// interrupted run would have made.
+    /// </summary>
+    public StylizerTrainingResult Train(TrainingPhotos photos, ImageTensor style, StylizerTrainingOptions options,
+        TrainingCheckpoint? resume = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
+    {
+        options.Validate();
+        var spec = Spec(options);
+        var fingerprint = options.Fingerprint(spec, StyleHash(style));
+        if (resume is not null && resume.Fingerprint != fingerprint)
+            throw new MLStyleException("the checkpoint was made with other settings (style, size, batch, width, seed, learning rate, layers or weights); use the same ones to resume, or start again without --resume");
+        int n = options.BatchSize, s = options.CropSize;
+        var model = FastStylizer.Create(options.Shape, options.Seed);
+        var parameters = FastStylizer.Parameters(model);
+        var sizes = parameters.Select(p => (int)TensorProtos.Count(p)).ToArray();
+        var theta = new float[sizes.Sum()];
+        {
+            int o = 0;
+            foreach (var p in parameters) { TensorProtos.ToFloats(p).CopyTo(theta, o); o += (int)TensorProtos.Count(p); }
+        }
+        if (resume is not null)
+        {
+            if (resume.Weights.Length != theta.Length) throw new MLStyleException("the checkpoint's network does not match these settings");
+            resume.Weights.CopyTo(theta, 0);
+        }
+
+        // Targets: the style's Gram matrices once, the content features of every crop.
+        using var targetSession = new OnnxSession(StyleObjective.BuildTargetModel(spec), _settings);
+        var styleTargets = StyleTransferEngine.BlendedStyleTargets(targetSession, spec, new[] { style }, new[] { 1f }, options.StyleSize ?? s);
+        var contentNames = Enumerable.Range(0, spec.ContentLayers.Count).Select(StyleObjective.ContentTarget).ToList();
+        var probe = targetSession.Run(new Dictionary<string, FloatTensor> { [Backbone.InputName] = new(new float[3 * s * s], new long[] { 1, 3, s, s }) }, contentNames);
+        var contentShapes = contentNames.Select(c => new[] { (long)n }.Concat(probe[c].Shape.Skip(1)).ToArray()).ToList();
+
+        var training = BuildTrainingModel(model, spec, n, s, contentShapes, out var paramInputs, out var gradOutputs);
+        using var session = new OnnxSession(training, _settings);
+
+        var batch = new float[n * 3 * s * s];
+        var contentTargets = contentShapes.Select(sh => new float[sh.Aggregate(1L, (a, b) => a * b)]).ToList();
+        var paramBuffers = sizes.Select(z => new float[z]).ToArray();
+        var gradBuffers = sizes.Select(z => new float[z]).ToArray();
+        var scalars = new[] { new float[1], new float[1], new float[1], new float[1] };
+        var inputs = new Dictionary<string, FloatTensor> { [ContentInput] = new(batch, new long[] { n, 3, s, s }) };
+        for (int i = 0; i < contentNames.Count; i++) inputs[contentNames[i]] = new(contentTargets[i], contentShapes[i]);
+        foreach (var (k, v) in styleTargets) inputs[k] = v;
+        for (int i = 0; i < parameters.Count; i++) inputs[paramInputs[i]] = new(paramBuffers[i], TensorProtos.Shape(parameters[i]));
+        var outputs = new Dictionary<string, FloatTensor>
+        {
+            [StyleObjective.Loss] = new(scalars[0], Array.Empty<long>()),
+            [StyleObjective.ContentLoss] = new(scalars[1], Array.Empty<long>()),
+            [StyleObjective.StyleLoss] = new(scalars[2], Array.Empty<long>()),
+            [StyleObjective.TvLoss] = new(scalars[3], Array.Empty<long>()),
+        };
+        for (int i = 0; i < parameters.Count; i++) outputs[gradOutputs[i]] = new(gradBuffers[i], TensorProtos.Shape(parameters[i]));
+        using var bound = session.Bind(inputs, outputs);
+
+        var adam = new AdamOptimizer(new AdamOptions { LearningRate = options.LearningRate, GradientTolerance = 0f });
+        var history = new List<TrainingRecord>(resume?.History ?? Array.Empty<TrainingRecord>());
+        if (resume is not null) adam.Restore(resume.Adam);
+        int start = resume?.Adam.Iteration ?? 0;
+        double priorSeconds = history.Count > 0 ? history[^1].Seconds : 0;
+        var one = new float[3 * s * s];
+        var crop = new Dictionary<string, FloatTensor> { [Backbone.InputName] = new(one, new long[] { 1, 3, s, s }) };
+
+        Objective objective = (x, g) =>
+        {
+            int o = 0;
+            for (int i = 0; i < sizes.Length; i++) { x.Slice(o, sizes[i]).CopyTo(paramBuffers[i]); o += sizes[i]; }
+            bound.Run();
+            o = 0;
+            for (int i = 0; i < sizes.Length; i++) { gradBuffers[i].CopyTo(g.Slice(o, sizes[i])); o += sizes[i]; }
+            return scalars[0][0];
+        };
+
+        var sw = Stopwatch.StartNew();
+        var lastGood = (float[])theta.Clone();
+        AdamState? lastGoodAdam = adam.State;
+        bool diverged = false;
+        string stop = "iterations";
+        int it = start;
+        while (it < options.Iterations)
+        {
+            cancel.ThrowIfCancellationRequested();
+            if (options.TimeLimit is { } limit && sw.Elapsed >= limit) { stop = "time limit"; break; }
+            // The crops of iteration i depend only on (seed, i), so a resumed run sees the same batches.
+            var rng = new Random(unchecked(options.Seed * 1_000_003 + it));
+            for (int b = 0; b < n; b++)
+            {
+                photos.SampleCrop(rng, s, one);
+                one.CopyTo(batch, b * one.Length);
+                var t = targetSession.Run(crop, contentNames);
+                for (int i = 0; i < contentNames.Count; i++) t[contentNames[i]].Data.CopyTo(contentTargets[i], b * t[contentNames[i]].Data.Length);
+            }
+            var step = adam.Step(theta, objective);
+            it++;
+            var rec = new TrainingRecord(it, scalars[0][0], scalars[1][0], scalars[2][0], scalars[3][0], priorSeconds + sw.Elapsed.TotalSeconds);
+            if (!float.IsFinite(step.Loss) || !AllFinite(theta))
+            {
+                lastGood.CopyTo(theta, 0);
+                diverged = true;
+                stop = $"the loss became {step.Loss} at iteration {it}; kept the last good weights (iteration {it - 1})";
+                it--;
+                break;
+            }
+            Array.Copy(theta, lastGood, theta.Length);
+            history.Add(rec);
+            double done = it - start;
+            var elapsed = sw.Elapsed;
+            double ips = done * n / Math.Max(1e-9, elapsed.TotalSeconds);
+            TimeSpan? eta = TimeSpan.FromSeconds((options.Iterations - it) * elapsed.TotalSeconds / done);
+            if (options.TimeLimit is { } tl && tl - elapsed < eta) eta = tl - elapsed;
+            progress?.Report(new TrainingProgress(it, options.Iterations, rec, ips, elapsed, eta));
+            if (CheckpointEvery > 0 && Checkpoint is not null && it % CheckpointEvery == 0)
+                Checkpoint(new TrainingCheckpoint(fingerprint, (float[])theta.Clone(), adam.State!, history.ToList()), WithWeights(model, parameters, theta));
+        }
+        var final = WithWeights(model, parameters, theta);
+        return new StylizerTrainingResult(final, history, it, sw.Elapsed, diverged, stop);
+    }
+
+    static bool AllFinite(float[] x)
+    {
+        foreach (var v in x) if (!float.IsFinite(v)) return false;
+        return true;
+    }
+
+    /// <summary>A copy of <paramref name="model"/> whose parameters are <paramref name="theta"/> (in <see cref="FastStylizer.Parameters"/> order).</summary>
+    public static ModelProto WithWeights(ModelProto model, IReadOnlyList<TensorProto> parameters, ReadOnlySpan<float> theta)
+    {
+        var m = model.Clone();
+        var byName = m.Graph.Initializer.ToDictionary(t => t.Name);
+        int o = 0;
+        foreach (var p in parameters)
+        {
+            int c = (int)TensorProtos.Count(p);
+            var t = byName[p.Name];
+            var fresh = TensorProtos.FromFloats(p.Name, theta.Slice(o, c), TensorProtos.Shape(p));
+            t.FloatData.Clear();
+            t.RawData = fresh.RawData;
+            o += c;
+        }
+        return m;
+    }
+
+    /// <summary>
+    /// The training graph: the styliser (its parameters as inputs <c>stylizer/NAME</c>) applied to the content batch
+    /// <see cref="ContentInput"/> <c>[N, 3, S, S]</c>, feeding the loss model of <see cref="StyleObjective.BuildLossModel"/>;
+    /// the image gradient of the loss is carried back through the styliser to every parameter (outputs <c>NAME_grad</c>).
+    /// The style and total-variation terms are divided by N, so the losses are means per image.
+    /// </summary>
+    public static ModelProto BuildTrainingModel(ModelProto stylizer, StyleObjectiveSpec spec, int batch, int size,
+        IReadOnlyList<long[]> contentTargetShapes, out IReadOnlyList<string> parameterInputs, out IReadOnlyList<string> gradientOutputs)
+    {
+        var perImage = spec with { StyleWeight = spec.StyleWeight / batch, TvWeight = spec.TvWeight / batch };
+        var loss = StyleObjective.BuildLossModel(perImage, size, size, contentTargetShapes, batch);
+        var s = stylizer.Clone();
+        var sIn = OnnxModels.RealInputs(s).Single();
+        var sOut = s.Graph.Output[0].Name;
+        string Rename(string t) => t.Length == 0 ? t : t == sIn ? ContentInput : t == sOut ? Backbone.InputName : Prefix + t;
+        var parameters = FastStylizer.Parameters(s).Select(p => p.Name).ToHashSet();
+
+        var g = loss.Graph;
+        var lossNodes = g.Node.ToList();
+        g.Node.Clear();
+        foreach (var node in s.Graph.Node)
+        {
+            var c = node.Clone();
+            c.Name = Prefix + c.Name;
+            for (int i = 0; i < c.Input.Count; i++) c.Input[i] = Rename(c.Input[i]);
+            for (int i = 0; i < c.Output.Count; i++) c.Output[i] = Rename(c.Output[i]);
+            g.Node.Add(c);
+        }
+        g.Node.AddRange(lossNodes);
+        var imageInput = g.Input.First(i => i.Name == Backbone.InputName);
+        g.Input.Remove(imageInput);
+        g.Input.Add(GraphBuilder.MakeValueInfo(ContentInput, ElementType.Float, new long[] { batch, 3, size, size }, null));
+        var pIn = new List<string>();
+        foreach (var t in s.Graph.Initializer)
+        {
+            var c = t.Clone();
+            c.Name = Rename(t.Name);
+            if (parameters.Contains(t.Name))
+            {
+                g.Input.Add(GraphBuilder.MakeValueInfo(c.Name, ElementType.Float, t.Dims.ToArray(), null));
+                pIn.Add(c.Name);
+            }
+            else g.Initializer.Add(c);
+        }
+        var b = new GraphBuilder(loss);
+        var grads = Differentiator.AddGradients(b, Backbone.InputName, StyleObjective.ImageGrad, pIn);
+        var gOut = new List<string>();
+        var imageGrad = g.Output.First(o => o.Name == StyleObjective.ImageGrad);
+        g.Output.Remove(imageGrad);
+        foreach (var p in pIn)
+        {
+            var name = b.Identity(grads[p], p + "_grad");
+            b.AddOutput(name);
+            gOut.Add(name);
+        }
+        // Keep the parameter order of FastStylizer.Parameters.
+        var order = FastStylizer.Parameters(s).Select(p => Rename(p.Name)).ToList();
+        var map = pIn.Zip(gOut).ToDictionary(z => z.First, z => z.Second);
+        parameterInputs = order;
+        gradientOutputs = order.Select(p => map[p]).ToList();
+        GraphTransforms.RemoveUnusedInitializers(loss);
+        return loss;
+    }
+}
