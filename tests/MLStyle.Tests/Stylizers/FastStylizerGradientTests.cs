@@ -1,0 +1,68 @@
+using MLStyle.Onnx;
+using MLStyle.Runtime;
+using MLStyle.Stylizers;
+using MLStyle.Tests.Support;
+
+namespace MLStyle.Tests.Stylizers;
+
+/// <summary>
+/// Finite-difference checks of every weight gradient of the styliser: the 9×9 and stride-2 convolutions (weights and the output
+/// bias), instance-norm scales and biases, through reflection padding, nearest upsampling, residual additions and the sigmoid.
+/// </summary>
+public class FastStylizerGradientTests
+{
+    static Dictionary<string, FloatTensor> Photo(long n, long h, long w) =>
+        new() { [FastStylizer.InputName] = GradCheck.Tensor(11, new[] { n, 3, h, w }, 60f, 127f) };
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Every_weight_gradient_matches_finite_differences(bool inputSkip)
+    {
+        var model = FastStylizer.Create(new StylizerShape(Width: 2, ResidualBlocks: 1, InputSkip: inputSkip), seed: 3);
+        // Fixed input size so shape inference sees every tensor.
+        var dims = model.Graph.Input[0].Type.TensorType.Shape.Dim;
+        dims[0].DimValue = 2; dims[2].DimValue = 12; dims[3].DimValue = 16;
+        // Relu's own rule is checked elsewhere; here its kinks (thousands of them, moved by any first-layer weight) would spoil
+        // the finite differences, so the smooth Tanh takes its place and every other operator stays.
+        foreach (var n in model.Graph.Node) if (n.OpType == "Relu") n.OpType = "Tanh";
+        var parameters = FastStylizer.Parameters(model).Select(p => p.Name).ToList();
+        // 3 + 2 + 2 convolutions with instance norm (weight, scale, bias) and the output convolution (weight, bias).
+        Assert.Equal(3 * 7 + 2, parameters.Count);
+        Assert.Contains(parameters, p => p.StartsWith("conv1.weight"));
+        Assert.Contains(parameters, p => p.StartsWith("conv_out.bias"));
+        // The bias of a residual block's second normalisation reaches the loss only through convolutions followed by instance
+        // norm, which remove per-channel constants: its gradient is exactly zero (finite differences only see float noise there).
+        var redundant = parameters.Where(p => p.StartsWith("res") && p.Contains("conv2.norm.bias")).ToList();
+        Assert.Single(redundant);
+        var grads = GradCheck.RunGradient(MLStyle.Autodiff.Differentiator.Differentiate(model, FastStylizer.OutputName, parameters),
+            FastStylizer.OutputName, Photo(2, 12, 16), GradCheck.Tensor(5, new long[] { 2, 3, 12, 16 }));
+        float scale = parameters.Max(p => grads[p + "_grad"].Data.Max(MathF.Abs));
+        Assert.All(grads[redundant[0] + "_grad"].Data, v => Assert.True(MathF.Abs(v) < 1e-5f * scale, $"{v} vs scale {scale}"));
+        GradCheck.Check(model, FastStylizer.OutputName, Photo(2, 12, 16), parameters.Except(redundant).ToList(), h: 1e-3, tolerance: 3e-2, maxCoords: 6,
+            kinks: false);
+    }
+
+    [Fact]
+    public void A_new_network_keeps_the_size_of_any_multiple_of_4_and_returns_values_on_the_0_255_scale()
+    {
+        var model = FastStylizer.Create(new StylizerShape(Width: 2, ResidualBlocks: 1), seed: 1);
+        using var s = new OnnxSession(model);
+        foreach (var (h, w) in new[] { (12, 16), (20, 8) })
+        {
+            var y = s.Run(Photo(1, h, w))[FastStylizer.OutputName];
+            Assert.Equal(new long[] { 1, 3, h, w }, y.Shape);
+            Assert.All(y.Data, v => Assert.InRange(v, 0f, 255f));
+        }
+        Assert.Equal(new StylizerShape(2, 1, true), FastStylizer.ShapeOf(model));
+    }
+
+    [Fact]
+    public void The_seed_decides_the_initial_weights()
+    {
+        var shape = new StylizerShape(Width: 2, ResidualBlocks: 1);
+        float[] W(int seed) => FastStylizer.Parameters(FastStylizer.Create(shape, seed)).SelectMany(TensorProtos.ToFloats).ToArray();
+        Assert.Equal(W(4), W(4));
+        Assert.NotEqual(W(4), W(5));
+    }
+}

@@ -1,0 +1,95 @@
+using MLStyle.Backbones;
+using MLStyle.Engines;
+using MLStyle.Imaging;
+using MLStyle.Losses;
+using MLStyle.Runtime;
+using MLStyle.Stylizers;
+using MLStyle.Tests.Support;
+
+namespace MLStyle.Tests.Stylizers;
+
+/// <summary>Training a tiny styliser on generated photos with the embedded ResNet18 at small sizes.</summary>
+public class StylizerTrainingTests
+{
+    static readonly Backbone ResNet = BackboneFactory.ResNet18();
+    static readonly SessionSettings OneThread = new() { Threads = 1 };
+
+    static TrainingPhotos Photos() => TrainingPhotos.FromImages(Enumerable.Range(0, 4).Select(i => TestImages.Synthetic(56, 48, 20 + i)), 32);
+
+    static ImageTensor Style() => TestImages.Synthetic(40, 40, 99);
+
+    static StylizerTrainingOptions Options(int iterations, int seed = 1) => new()
+    {
+        CropSize = 32, BatchSize = 2, Iterations = iterations, Seed = seed, LearningRate = 1e-2f,
+        Shape = new StylizerShape(Width: 4, ResidualBlocks: 1),
+        ContentLayers = WeightedLayer.ParseList("layer1.1"), StyleLayers = WeightedLayer.ParseList("conv1,layer1.1"),
+    };
+
+    [Fact]
+    public void A_few_dozen_iterations_lower_the_loss()
+    {
+        var r = new StylizerTrainer(ResNet, OneThread).Train(Photos(), Style(), Options(36));
+        Assert.False(r.Diverged);
+        Assert.Equal(36, r.History.Count);
+        double first = r.History.Take(6).Average(h => h.Loss), last = r.History.TakeLast(6).Average(h => h.Loss);
+        Assert.True(last < 0.8 * first, $"mean loss of the first 6 iterations {first:G4}, of the last 6 {last:G4}");
+        Assert.All(r.History, h => Assert.True(float.IsFinite(h.Loss) && h.Loss >= h.Style));
+        // The trained network stylises any size.
+        using var s = new StylizerSession(r.Model, OneThread);
+        var y = s.Apply(TestImages.Synthetic(37, 29, 5));
+        Assert.Equal((37, 29), (y.Width, y.Height));
+    }
+
+    [Fact]
+    public void The_same_seed_reproduces_the_run_and_another_seed_does_not()
+    {
+        var trainer = new StylizerTrainer(ResNet, OneThread);
+        var a = trainer.Train(Photos(), Style(), Options(4, seed: 7));
+        var b = trainer.Train(Photos(), Style(), Options(4, seed: 7));
+        var c = trainer.Train(Photos(), Style(), Options(4, seed: 8));
+        Assert.Equal(a.History.Select(h => h.Loss), b.History.Select(h => h.Loss));
+        Assert.Equal(Weights(a), Weights(b));
+        Assert.NotEqual(a.History.Select(h => h.Loss), c.History.Select(h => h.Loss));
+    }
+
+    static float[] Weights(StylizerTrainingResult r) => FastStylizer.Parameters(r.Model).SelectMany(MLStyle.Onnx.TensorProtos.ToFloats).ToArray();
+
+    [Fact]
+    public void A_resumed_run_continues_the_same_loss_curve()
+    {
+        var checkpoints = new List<TrainingCheckpoint>();
+        var trainer = new StylizerTrainer(ResNet, OneThread) { CheckpointEvery = 3, Checkpoint = (c, _) => checkpoints.Add(c) };
+        var full = trainer.Train(Photos(), Style(), Options(8));
+        Assert.Equal(new[] { 3, 6 }, checkpoints.Select(c => c.Adam.Iteration));
+
+        using var dir = new TestImages.TempDir();
+        checkpoints[0].Save(dir.File("run.ckpt"));
+        var loaded = TrainingCheckpoint.Load(dir.File("run.ckpt"));
+        var resumed = new StylizerTrainer(ResNet, OneThread).Train(Photos(), Style(), Options(8), loaded);
+        Assert.Equal(full.History.Select(h => (h.Iteration, h.Loss)), resumed.History.Select(h => (h.Iteration, h.Loss)));
+        Assert.Equal(Weights(full), Weights(resumed));
+
+        // Other settings: refused with a clear message.
+        var e = Assert.Throws<MLStyleException>(() => new StylizerTrainer(ResNet, OneThread).Train(Photos(), Style(), Options(8, seed: 2), loaded));
+        Assert.Contains("other settings", e.Message);
+    }
+
+    [Fact]
+    public void A_loss_that_becomes_infinite_stops_training_with_the_last_good_weights()
+    {
+        // A learning rate this large sends the weights, then the loss, to Inf/NaN within a few steps.
+        var o = Options(20) with { LearningRate = 1e30f };
+        var r = new StylizerTrainer(ResNet, OneThread).Train(Photos(), Style(), o);
+        Assert.True(r.Diverged);
+        Assert.Contains("kept the last good weights", r.StopReason);
+        Assert.All(Weights(r), v => Assert.True(float.IsFinite(v)));
+        Assert.Equal(r.Iterations, r.History.Count);
+    }
+
+    [Fact]
+    public void Too_few_photos_are_refused()
+    {
+        var e = Assert.Throws<MLStyleException>(() => TrainingPhotos.FromImages(new[] { Style(), Style() }, 32));
+        Assert.Contains("at least 3", e.Message);
+    }
+}
