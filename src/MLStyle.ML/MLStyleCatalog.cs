@@ -162,6 +162,34 @@ public static class MLStyleCatalog
         string? inputColumnName = null, DeepDreamEstimator.Options? options = null)
         => new(catalog, outputColumnName, inputColumnName, options);
     /// <summary>
+    /// Creates a <see cref="StylizerTrainingEstimator"/>: <c>Fit</c> trains a feed-forward styliser (Johnson et al. 2016) for
+    /// one style image on the photos of the input column, and the fitted transformer stylises each row in one forward pass.
+    /// Named after what the fitted transformer does, as ML.NET names estimators that learn what they apply; use
+    /// <see cref="ApplyStylizer(TransformsCatalog, string, string, string?, bool)"/> for a styliser file that already exists.
+    /// </summary>
+    /// <param name="catalog">The transform's catalog.</param>
+    /// <param name="outputColumnName">Name of the stylised image column (<c>Image&lt;H, W&gt;</c>, or pixels with
+    /// <see cref="StylizerTrainingEstimator.Options.OutputKind"/> = <see cref="ImageOutputKind.Pixels"/>).</param>
+    /// <param name="inputColumnName">Name of the pixel column (<c>Vector&lt;Single, 3, H, W&gt;</c>, RGB 0–255), the photos to
+    /// learn from and to stylise. If set to <see langword="null"/>, the value of the <paramref name="outputColumnName"/> is used as source.</param>
+    /// <param name="options">The style image (required) and the training settings of <c>mlstyle train</c>.</param>
+    /// <example>
+    /// <code language="csharp"><![CDATA[
+    /// var pipeline = mlContext.Transforms.LoadImages("Image", "photos", "Path")
+    ///     .Append(mlContext.Transforms.ResizeImages("Image", 256, 256, resizing: ImageResizingEstimator.ResizingKind.IsoCrop))
+    ///     .Append(mlContext.Transforms.ExtractPixels("Pixels", "Image"))
+    ///     .Append(mlContext.Transforms.StylizeImages("Stylized", "Pixels", new StylizerTrainingEstimator.Options
+    ///     {
+    ///         StyleImage = "samples/style/swirls.png", CropSize = 128, TimeLimit = TimeSpan.FromMinutes(30), SaveStylizerTo = "swirls.onnx",
+    ///     }));
+    /// var model = pipeline.Fit(photos);   // trains the styliser
+    /// ]]></code>
+    /// </example>
+    public static StylizerTrainingEstimator StylizeImages(this TransformsCatalog catalog, string outputColumnName,
+        string? inputColumnName = null, StylizerTrainingEstimator.Options? options = null)
+        => new(catalog, outputColumnName, inputColumnName, options);
+
+    /// <summary>
     /// Creates a <see cref="StylizerEstimator"/>, which applies a feed-forward styliser ONNX file (input and output
     /// <c>[1, 3, H, W]</c> RGB 0–255, like the ONNX model zoo's fast-neural-style models) with clamping and optional colour preservation.
     /// </summary>

@@ -58,13 +58,25 @@ public sealed class StylizerEstimator : IEstimator<TransformerChain<ITransformer
     readonly long[] _inputDims;
 
     internal StylizerEstimator(TransformsCatalog catalog, string outputColumnName, string? inputColumnName, Options options)
+        : this(catalog, outputColumnName, inputColumnName, options, LoadModel(options))
+    {
+    }
+
+    static ModelProto LoadModel(Options options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.ModelFile)) throw new ArgumentException("ModelFile: the styliser's ONNX file is needed", nameof(options));
+        return OnnxModels.Load(options.ModelFile);
+    }
+
+    /// <summary>Applies a styliser held in memory (<paramref name="options"/>' ModelFile only names it in messages).</summary>
+    internal StylizerEstimator(TransformsCatalog catalog, string outputColumnName, string? inputColumnName, Options options, ModelProto model)
     {
         _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
         _outputColumn = string.IsNullOrWhiteSpace(outputColumnName) ? throw new ArgumentException("an output column name is needed", nameof(outputColumnName)) : outputColumnName;
         _inputColumn = inputColumnName ?? outputColumnName;
         _options = options ?? throw new ArgumentNullException(nameof(options));
-        if (string.IsNullOrWhiteSpace(options.ModelFile)) throw new ArgumentException("ModelFile: the styliser's ONNX file is needed", nameof(options));
-        _model = OnnxModels.Load(options.ModelFile);
+        _model = model;
         var inputs = OnnxModels.RealInputs(_model);
         if (inputs.Count != 1) throw new ModelException($"styliser '{options.ModelFile}' has {inputs.Count} inputs; it needs exactly one image input [1, 3, H, W]");
         if (_model.Graph.Output.Count < 1) throw new ModelException($"styliser '{options.ModelFile}' has no output");

@@ -1,0 +1,63 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLStyle.ML.Tests.Support;
+using MLStyle.Onnx;
+using MLStyle.Stylizers;
+
+namespace MLStyle.ML.Tests;
+
+public class StylizerTrainingTests
+{
+    static StylizerTrainingEstimator.Options Tiny(string? saveTo = null) => new()
+    {
+        StyleImage = TestData.Sample("style", "swirls.png"), CropSize = 32, BatchSize = 2, Iterations = 6, Width = 4, ResidualBlocks = 1,
+        LearningRate = 1e-2f, ContentLayers = "conv1", StyleLayers = "conv1,layer1.1", Seed = 3, SaveStylizerTo = saveTo,
+        OutputKind = ImageOutputKind.Pixels,
+    };
+
+    [Fact]
+    public void StylizeImages_FitTrainsOnTheColumn_TransformsEveryRow_AndSurvivesSaveLoad()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = TestData.ContentRows(32).Concat(TestData.ContentRows(32).Select(r => new PixelRow { Pixels = r.Pixels.Reverse().ToArray() })).ToArray();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var file = Path.Combine(Path.GetTempPath(), $"mlstyle-trained-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            var estimator = ml.Transforms.StylizeImages("Stylized", "Pixels", Tiny(file));
+            var model = estimator.Fit(data);
+            var output = TestData.Column(model.Transform(data), "Stylized");
+            Assert.Equal(rows.Length, output.Length);
+            Assert.All(output, o => Assert.Equal(3 * 32 * 32, o.Length));
+            Assert.All(output, o => Assert.All(o, v => Assert.InRange(v, 0f, 255f)));
+            Assert.NotEqual(rows[0].Pixels, output[0]); // the styliser changed the photo
+
+            // The exported file is the trained network and gives the same pixels outside ML.NET.
+            Assert.True(File.Exists(file));
+            Assert.NotNull(FastStylizer.ShapeOf(OnnxModels.Load(file)));
+            using (var s = StylizerSession.Open(file))
+            {
+                var direct = s.Apply(new MLStyle.Imaging.ImageTensor(rows[0].Pixels, 32, 32)).Data;
+                for (int i = 0; i < direct.Length; i++) Assert.Equal(direct[i], output[0][i], 0.01f);
+            }
+
+            var loaded = TestData.RoundTrip(ml, model, data.Schema);
+            Assert.Equal(output, TestData.Column(loaded.Transform(data), "Stylized"));
+
+            // Same seed: the same network.
+            var again = TestData.Column(ml.Transforms.StylizeImages("Stylized", "Pixels", Tiny()).Fit(data).Transform(data), "Stylized");
+            Assert.Equal(output, again);
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
+    public void StylizeImages_RefusesMissingStyleAndTooFewRows()
+    {
+        var ml = new MLContext(seed: 1);
+        Assert.Throws<ArgumentException>(() => ml.Transforms.StylizeImages("S", "Pixels", new StylizerTrainingEstimator.Options()));
+        var two = ml.Data.LoadFromEnumerable(TestData.ContentRows(32));
+        var e = Assert.Throws<MLStyleException>(() => ml.Transforms.StylizeImages("S", "Pixels", Tiny()).Fit(two));
+        Assert.Contains("at least 3", e.Message);
+    }
+}
