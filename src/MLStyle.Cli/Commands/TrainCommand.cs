@@ -141,8 +141,8 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             Smoothing = Smoothing?.ToLowerInvariant() switch
             {
                 null => null,
-                "none" => Backbones.ActivationSmoothing.None,
-                "softmax" or "swag" => Backbones.ActivationSmoothing.Softmax,
+                "none" => ActivationSmoothing.None,
+                "softmax" or "swag" => ActivationSmoothing.Softmax,
                 _ => throw new MLStyleException($"invalid --smoothing '{Smoothing}': use none or softmax"),
             },
         };

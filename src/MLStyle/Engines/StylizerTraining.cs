@@ -208,6 +208,7 @@ public sealed class StylizerTrainer
         int n = options.BatchSize, s = options.CropSize;
         var model = FastStylizer.Create(options.Shape, options.Seed);
         var parameters = FastStylizer.Parameters(model);
+        IReadOnlyList<string> paramInputs, gradOutputs;
         var sizes = parameters.Select(p => (int)TensorProtos.Count(p)).ToArray();
         var theta = new float[sizes.Sum()];
         {
@@ -220,24 +221,22 @@ public sealed class StylizerTrainer
             resume.Weights.CopyTo(theta, 0);
         }
 
-        // Targets: the style's Gram matrices once, the content features of every crop.
-        using var targetSession = new OnnxSession(StyleObjective.BuildTargetModel(spec), _settings);
-        var styleTargets = StyleTransferEngine.BlendedStyleTargets(targetSession, spec, new[] { style }, new[] { 1f }, options.StyleSize ?? s);
-        var contentNames = Enumerable.Range(0, spec.ContentLayers.Count).Select(StyleObjective.ContentTarget).ToList();
-        var probe = targetSession.Run(new Dictionary<string, FloatTensor> { [Backbone.InputName] = new(new float[3 * s * s], new long[] { 1, 3, s, s }) }, contentNames);
-        var contentShapes = contentNames.Select(c => new[] { (long)n }.Concat(probe[c].Shape.Skip(1)).ToArray()).ToList();
-
-        var training = BuildTrainingModel(model, spec, n, s, contentShapes, out var paramInputs, out var gradOutputs);
+        // The style's Gram matrices once; the content targets are computed in the training graph from each batch.
+        ModelProto training;
+        {
+            using var targetSession = new OnnxSession(StyleObjective.BuildTargetModel(spec), _settings);
+            var grams = StyleTargets.Blended(targetSession, spec, new[] { style }, new[] { 1f }, options.StyleSize ?? s);
+            var styleGrams = Enumerable.Range(0, spec.StyleLayers.Count).Select(i => grams[StyleObjective.StyleTarget(i)]).ToList();
+            training = BuildTrainingModel(model, spec, n, s, styleGrams, out var pIn, out var gOut);
+            paramInputs = pIn; gradOutputs = gOut;
+        }
         using var session = new OnnxSession(training, _settings);
 
         var batch = new float[n * 3 * s * s];
-        var contentTargets = contentShapes.Select(sh => new float[sh.Aggregate(1L, (a, b) => a * b)]).ToList();
         var paramBuffers = sizes.Select(z => new float[z]).ToArray();
         var gradBuffers = sizes.Select(z => new float[z]).ToArray();
         var scalars = new[] { new float[1], new float[1], new float[1], new float[1] };
         var inputs = new Dictionary<string, FloatTensor> { [ContentInput] = new(batch, new long[] { n, 3, s, s }) };
-        for (int i = 0; i < contentNames.Count; i++) inputs[contentNames[i]] = new(contentTargets[i], contentShapes[i]);
-        foreach (var (k, v) in styleTargets) inputs[k] = v;
         for (int i = 0; i < parameters.Count; i++) inputs[paramInputs[i]] = new(paramBuffers[i], TensorProtos.Shape(parameters[i]));
         var outputs = new Dictionary<string, FloatTensor>
         {
@@ -254,8 +253,6 @@ public sealed class StylizerTrainer
         if (resume is not null) adam.Restore(resume.Adam);
         int start = resume?.Adam.Iteration ?? 0;
         double priorSeconds = history.Count > 0 ? history[^1].Seconds : 0;
-        var one = new float[3 * s * s];
-        var crop = new Dictionary<string, FloatTensor> { [Backbone.InputName] = new(one, new long[] { 1, 3, s, s }) };
 
         Objective objective = (x, g) =>
         {
@@ -279,13 +276,7 @@ public sealed class StylizerTrainer
             if (options.TimeLimit is { } limit && sw.Elapsed >= limit) { stop = "time limit"; break; }
             // The crops of iteration i depend only on (seed, i), so a resumed run sees the same batches.
             var rng = new Random(unchecked(options.Seed * 1_000_003 + it));
-            for (int b = 0; b < n; b++)
-            {
-                photos.SampleCrop(rng, s, one);
-                one.CopyTo(batch, b * one.Length);
-                var t = targetSession.Run(crop, contentNames);
-                for (int i = 0; i < contentNames.Count; i++) t[contentNames[i]].Data.CopyTo(contentTargets[i], b * t[contentNames[i]].Data.Length);
-            }
+            for (int b = 0; b < n; b++) photos.SampleCrop(rng, s, batch.AsSpan(b * 3 * s * s, 3 * s * s));
             var step = adam.Step(theta, objective);
             it++;
             var rec = new TrainingRecord(it, scalars[0][0], scalars[1][0], scalars[2][0], scalars[3][0], priorSeconds + sw.Elapsed.TotalSeconds);
@@ -338,65 +329,45 @@ public sealed class StylizerTrainer
 
     /// <summary>
     /// The training graph: the styliser (its parameters as inputs <c>stylizer/NAME</c>) applied to the content batch
-    /// <see cref="ContentInput"/> <c>[N, 3, S, S]</c>, feeding the loss model of <see cref="StyleObjective.BuildLossModel"/>;
-    /// the image gradient of the loss is carried back through the styliser to every parameter (outputs <c>NAME_grad</c>).
-    /// The style and total-variation terms are divided by N, so the losses are means per image.
+    /// <see cref="ContentInput"/> <c>[N, 3, S, S]</c>; the style objective (<see cref="StyleObjective.AddLoss(GraphBuilder, StyleObjectiveSpec, string, IReadOnlyList{string}, IReadOnlyList{string}, TrunkCopier, string)"/>)
+    /// on its output, with the content targets computed from the batch in the same graph and the style's Gram matrices as
+    /// constants; outputs the loss terms (means per image) and the gradient of the loss for every parameter (<c>NAME_grad</c>).
     /// </summary>
     public static ModelProto BuildTrainingModel(ModelProto stylizer, StyleObjectiveSpec spec, int batch, int size,
-        IReadOnlyList<long[]> contentTargetShapes, out IReadOnlyList<string> parameterInputs, out IReadOnlyList<string> gradientOutputs)
+        IReadOnlyList<FloatTensor> styleGrams, out IReadOnlyList<string> parameterInputs, out IReadOnlyList<string> gradientOutputs)
     {
-        var perImage = spec with { StyleWeight = spec.StyleWeight / batch, TvWeight = spec.TvWeight / batch };
-        var loss = StyleObjective.BuildLossModel(perImage, size, size, contentTargetShapes, batch);
+        var b = GraphBuilder.Create("stylizer_training");
+        b.AddInput(ContentInput, ElementType.Float, new long[] { batch, 3, size, size });
         var s = stylizer.Clone();
+        if (OnnxModels.Opset(s) < OnnxModels.TargetOpset) GraphTransforms.UpgradeOpset(s);
         var sIn = OnnxModels.RealInputs(s).Single();
         var sOut = s.Graph.Output[0].Name;
-        string Rename(string t) => t.Length == 0 ? t : t == sIn ? ContentInput : t == sOut ? Backbone.InputName : Prefix + t;
-        var parameters = FastStylizer.Parameters(s).Select(p => p.Name).ToHashSet();
-
-        var g = loss.Graph;
-        var lossNodes = g.Node.ToList();
-        g.Node.Clear();
-        foreach (var node in s.Graph.Node)
-        {
-            var c = node.Clone();
-            c.Name = Prefix + c.Name;
-            for (int i = 0; i < c.Input.Count; i++) c.Input[i] = Rename(c.Input[i]);
-            for (int i = 0; i < c.Output.Count; i++) c.Output[i] = Rename(c.Output[i]);
-            g.Node.Add(c);
-        }
-        g.Node.AddRange(lossNodes);
-        var imageInput = g.Input.First(i => i.Name == Backbone.InputName);
-        g.Input.Remove(imageInput);
-        g.Input.Add(GraphBuilder.MakeValueInfo(ContentInput, ElementType.Float, new long[] { batch, 3, size, size }, null));
+        var parameters = FastStylizer.Parameters(s);
+        var feeds = new Dictionary<string, string> { [sIn] = ContentInput };
         var pIn = new List<string>();
-        foreach (var t in s.Graph.Initializer)
+        foreach (var p in parameters)
         {
-            var c = t.Clone();
-            c.Name = Rename(t.Name);
-            if (parameters.Contains(t.Name))
-            {
-                g.Input.Add(GraphBuilder.MakeValueInfo(c.Name, ElementType.Float, t.Dims.ToArray(), null));
-                pIn.Add(c.Name);
-            }
-            else g.Initializer.Add(c);
+            s.Graph.Initializer.Remove(s.Graph.Initializer.First(t => t.Name == p.Name));
+            s.Graph.Input.Add(GraphBuilder.MakeValueInfo(p.Name, ElementType.Float, p.Dims.ToArray(), null));
+            pIn.Add(feeds[p.Name] = b.AddInput(Prefix + p.Name, ElementType.Float, p.Dims.ToArray()));
         }
-        var b = new GraphBuilder(loss);
-        var grads = Differentiator.AddGradients(b, Backbone.InputName, StyleObjective.ImageGrad, pIn);
+        var copier = new TrunkCopier(b);
+        var stylised = copier.Inline(s, feeds, Prefix)[sOut];
+        var contentTargets = StyleObjective.AddContentTargets(b, spec, ContentInput, copier, "content/");
+        var terms = StyleObjective.AddLoss(b, spec, stylised, contentTargets, StyleObjective.AddStyleTargets(b, styleGrams), copier, "loss/");
+        foreach (var (t, name) in new[] { (terms.Loss, StyleObjective.Loss), (terms.Content, StyleObjective.ContentLoss), (terms.Style, StyleObjective.StyleLoss), (terms.Tv, StyleObjective.TvLoss) })
+            b.AddOutput(b.Identity(t, name));
+        var grads = Differentiator.AddGradients(b, terms.Loss, null, pIn);
         var gOut = new List<string>();
-        var imageGrad = g.Output.First(o => o.Name == StyleObjective.ImageGrad);
-        g.Output.Remove(imageGrad);
         foreach (var p in pIn)
         {
             var name = b.Identity(grads[p], p + "_grad");
             b.AddOutput(name);
             gOut.Add(name);
         }
-        // Keep the parameter order of FastStylizer.Parameters.
-        var order = FastStylizer.Parameters(s).Select(p => Rename(p.Name)).ToList();
-        var map = pIn.Zip(gOut).ToDictionary(z => z.First, z => z.Second);
-        parameterInputs = order;
-        gradientOutputs = order.Select(p => map[p]).ToList();
-        GraphTransforms.RemoveUnusedInitializers(loss);
-        return loss;
+        parameterInputs = pIn;
+        gradientOutputs = gOut;
+        GraphTransforms.RemoveUnusedInitializers(b.Model);
+        return b.Model;
     }
 }

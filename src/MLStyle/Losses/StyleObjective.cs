@@ -152,14 +152,12 @@ public static class StyleObjective
         StyleLosses.Smooth(b, trunk[spec.Backbone.Layer(layer.Layer).Tensor], spec.Smoothing);
 
     /// <summary>
-    /// The loss model for <paramref name="batch"/> images of <paramref name="width"/>×<paramref name="height"/>: inputs <c>image</c>
-    /// and the targets; outputs <c>loss</c>, <c>content_loss</c>, <c>style_loss</c>, <c>tv_loss</c> (weighted) and
-    /// <c>image_grad</c> = d loss / d image. With a batch, content targets have the batch's leading dimension, the style
-    /// targets <c>[1, C, C]</c> apply to every image, and the style and total-variation terms are sums over the images.
+    /// The loss model for an image of <paramref name="width"/>×<paramref name="height"/>: inputs <c>image</c> and the targets;
+    /// outputs <c>loss</c>, <c>content_loss</c>, <c>style_loss</c>, <c>tv_loss</c> (weighted) and <c>image_grad</c> = d loss / d image.
     /// </summary>
-    public static ModelProto BuildLossModel(StyleObjectiveSpec spec, int width, int height, IReadOnlyList<long[]> contentTargetShapes, int batch = 1)
+    public static ModelProto BuildLossModel(StyleObjectiveSpec spec, int width, int height, IReadOnlyList<long[]> contentTargetShapes)
     {
-        var m = TrunkWithInput(spec, new long[] { batch, 3, height, width });
+        var m = TrunkWithInput(spec, new long[] { 1, 3, height, width });
         var b = new GraphBuilder(m);
         var contentTargets = Enumerable.Range(0, spec.ContentLayers.Count)
             .Select(i => b.AddInput(ContentTarget(i), ElementType.Float, contentTargetShapes[i])).ToList();
