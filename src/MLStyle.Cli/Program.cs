@@ -59,6 +59,8 @@ app.Configure(c =>
         b.SetDefaultCommand<BenchCommand>();
         b.AddCommand<BenchBatchCommand>("batch")
             .WithDescription("Milliseconds per iteration and peak memory at 256/512/1024 px, and images per minute of a batch with 1 and 2 workers.");
+        b.AddCommand<BenchTrainCommand>("train")
+            .WithDescription("Styliser training cost: forward, forward + all weight gradients, and a whole training step, per width; --profile per node.");
     });
 });
 return app.Run(args, cts.Token);

@@ -93,6 +93,9 @@ public sealed class OnnxSession : IDisposable
         catch (OnnxRuntimeException e) { throw new ModelException($"running the model failed: {OnnxModels.FirstLine(e.Message)}", e); }
     }
 
+    /// <summary>Ends profiling (sessions made with <see cref="SessionSettings.ProfilePrefix"/>) and returns the profile's path.</summary>
+    public string EndProfiling() => _session.EndProfiling();
+
     /// <inheritdoc />
     public void Dispose()
     {

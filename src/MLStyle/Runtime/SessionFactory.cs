@@ -11,6 +11,9 @@ public sealed record SessionSettings
     /// <summary>Intra-op threads; 0 lets ONNX Runtime choose (one per physical core).</summary>
     public int Threads { get; init; }
 
+    /// <summary>Write an ONNX Runtime profile (per-node times, JSON) with this path prefix when set; see <see cref="OnnxSession.EndProfiling"/>.</summary>
+    public string? ProfilePrefix { get; init; }
+
     /// <summary>The default settings.</summary>
     public static SessionSettings Default { get; } = new();
 }
@@ -82,6 +85,11 @@ public static class SessionFactory
         {
             so.IntraOpNumThreads = settings.Threads;
             so.InterOpNumThreads = 1;
+        }
+        if (settings.ProfilePrefix is { } prefix)
+        {
+            so.EnableProfiling = true;
+            so.ProfileOutputPathPrefix = prefix;
         }
         if (device.IsCuda) so.AppendExecutionProvider_CUDA(device.DeviceId);
         return so;

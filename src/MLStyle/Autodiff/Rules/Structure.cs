@@ -162,6 +162,23 @@ public static partial class GradientRules
     static string UnReflect(GraphBuilder b, string dy, string x, int axis, long pb, long pe)
     {
         int rank = b.Rank(x);
+        long size = b.Dims(x)?[axis] ?? -1;
+        if (size > pb + pe + 1)
+        {
+            // Known size, disjoint borders: add each reversed border strip onto its few rows only and concatenate the pieces
+            // (one copy of the tensor) instead of padding the strips to full size and summing three full tensors.
+            var parts = new List<string>();
+            long at = pb;
+            void Centre(long from, long to) { if (to > from) parts.Add(b.Slice(dy, new[] { at + from }, new[] { at + to }, new long[] { axis })); }
+            Centre(0, 1);
+            if (pb > 0) parts.Add(b.Add(b.Slice(dy, new[] { at + 1 }, new[] { at + 1 + pb }, new long[] { axis }),
+                Reverse(b, b.Slice(dy, new[] { 0L }, new[] { pb }, new long[] { axis }), axis)));
+            Centre(1 + pb, size - 1 - pe);
+            if (pe > 0) parts.Add(b.Add(b.Slice(dy, new[] { at + size - 1 - pe }, new[] { at + size - 1 }, new long[] { axis }),
+                Reverse(b, b.Slice(dy, new[] { at + size }, new[] { at + size + pe }, new long[] { axis }), axis)));
+            Centre(size - 1, size);
+            return parts.Count == 1 ? parts[0] : b.Concat(axis, parts.ToArray());
+        }
         var n = DimOf(b, x, axis);
         var center = b.Slice(dy, new[] { pb }, new[] { pe == 0 ? long.MaxValue : -pe }, new long[] { axis });
         var terms = new List<string> { center };

@@ -1,0 +1,151 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using MLStyle.Autodiff;
+using MLStyle.Backbones;
+using MLStyle.Engines;
+using MLStyle.Losses;
+using MLStyle.Onnx;
+using MLStyle.Runtime;
+using MLStyle.Stylizers;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MLStyle.Cli.Commands;
+
+/// <summary>
+/// <c>mlstyle bench train</c>: for styliser widths at one crop size and batch, the median time of the styliser's forward pass,
+/// of its forward pass + the gradients of all its weights (the styliser alone, as <c>mlstyle grad</c> would build it), and of a
+/// whole training step (styliser, backbone, loss, every weight gradient), timed round-robin in one run; optionally an ONNX
+/// Runtime profile of the weight-gradient graph summed per operator and per node.
+/// </summary>
+public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
+{
+    /// <summary>Options of <c>mlstyle bench train</c>.</summary>
+    public sealed class Settings : BackboneSettings
+    {
+        [CommandOption("--widths <LIST>")]
+        [Description("Styliser widths (default 8,16,32).")]
+        public string Widths { get; init; } = "8,16,32";
+
+        [CommandOption("--size <PIXELS>")]
+        [Description("Crop size (default 256).")]
+        public int Size { get; init; } = 256;
+
+        [CommandOption("--batch <N>")]
+        [Description("Batch size (default 4).")]
+        public int Batch { get; init; } = 4;
+
+        [CommandOption("--repeat <N>")]
+        [Description("Timed runs per measurement after 2 warm-up runs (default 5); the median is reported.")]
+        public int Repeat { get; init; } = 5;
+
+        [CommandOption("--profile <DIR>")]
+        [Description("Also profile the weight-gradient graph of each width with ONNX Runtime and print the costliest operators and nodes.")]
+        public string? Profile { get; init; }
+
+        [CommandOption("--markdown <FILE>")]
+        [Description("Also write the table as Markdown.")]
+        public string? Markdown { get; init; }
+    }
+
+    /// <inheritdoc />
+    public override int Execute(CommandContext context, Settings s, CancellationToken cancel)
+    {
+        var backbone = s.Backbone();
+        var settings = s.Session() with { Threads = s.Threads > 0 ? s.Threads : 2 };
+        int n = s.Batch, size = s.Size;
+        var spec = StyleObjectiveSpec.FromDefaults(backbone);
+        var rng = new Random(s.Seed);
+        var batch = new float[n * 3 * size * size];
+        for (int i = 0; i < batch.Length; i++) batch[i] = (float)(rng.NextDouble() * 255);
+        var image = FloatTensor.Of(batch, n, 3, size, size);
+        Output.Info($"bench train: {backbone.Name}, {size}² crops, batch {n}, threads {settings.Threads}, {s.Repeat} runs + 2 warm-up, median");
+        var rows = new List<string[]>();
+        foreach (var width in BackboneSettings.Ints(s.Widths, "--widths"))
+        {
+            cancel.ThrowIfCancellationRequested();
+            var model = FastStylizer.Create(new StylizerShape(width), s.Seed);
+            var parameters = FastStylizer.Parameters(model).Select(p => p.Name).ToList();
+            var fixedModel = model.Clone();
+            var dims = fixedModel.Graph.Input[0].Type.TensorType.Shape.Dim;
+            dims[0].DimValue = n; dims[2].DimValue = size; dims[3].DimValue = size;
+            var grad = Differentiator.Differentiate(fixedModel, FastStylizer.OutputName, parameters);
+
+            using var fwd = new OnnxSession(model, settings);
+            var fwdIn = new Dictionary<string, FloatTensor> { [FastStylizer.InputName] = image };
+            using var gs = new OnnxSession(grad, settings);
+            var gIn = new Dictionary<string, FloatTensor>(fwdIn) { [FastStylizer.OutputName + "_seed"] = image };
+
+            using var targets = new OnnxSession(StyleObjective.BuildTargetModel(spec), settings);
+            var grams = StyleTargets.Blended(targets, spec, new[] { new Imaging.ImageTensor(batch[..(3 * size * size)], size, size) }, new[] { 1f }, size);
+            var training = StylizerTrainer.BuildTrainingModel(model, spec, n, size,
+                Enumerable.Range(0, spec.StyleLayers.Count).Select(i => grams[StyleObjective.StyleTarget(i)]).ToList(), out var pIn, out _);
+            using var ts = new OnnxSession(training, settings);
+            var tIn = new Dictionary<string, FloatTensor> { [StylizerTrainer.ContentInput] = image };
+            foreach (var (name, t) in pIn.Zip(FastStylizer.Parameters(model)))
+                tIn[name] = FloatTensor.Of(TensorProtos.ToFloats(t), t.Dims.ToArray());
+
+            var m = Medians(s.Repeat, new Action[] { () => fwd.Run(fwdIn), () => gs.Run(gIn), () => ts.Run(tIn, new[] { StyleObjective.Loss }) });
+            long mem = Process.GetCurrentProcess().PeakWorkingSet64;
+            rows.Add(new[] { $"{width}", $"{FastStylizer.ParameterCount(model)}", $"{m[0]:F0}", $"{m[1]:F0}", $"{m[1] / m[0]:F2}", $"{m[2]:F0}",
+                $"{n * 1000 / m[2]:F2}", Output.Bytes(mem) });
+            Output.Info($"  width {width}: forward {m[0]:F0} ms, forward + weight gradients {m[1]:F0} ms ({m[1] / m[0]:F2}x), training step {m[2]:F0} ms");
+            if (s.Profile is not null) Profile(s.Profile, grad, gIn, settings, width);
+        }
+        var headers = new[] { "width", "weights", "styliser forward ms", "forward + weight grads ms", "ratio", "training step ms", "images/s", "peak RSS" };
+        var table = new Table().AddColumns(headers).Border(TableBorder.Simple);
+        foreach (var r in rows) table.AddRow(r.Select(Markup.Escape).ToArray());
+        AnsiConsole.Write(table);
+        if (s.Markdown is not null)
+        {
+            var sb = new StringBuilder();
+            sb.AppendLine("| " + string.Join(" | ", headers) + " |");
+            sb.AppendLine("|" + string.Concat(headers.Select(_ => "---|")));
+            foreach (var r in rows) sb.AppendLine("| " + string.Join(" | ", r) + " |");
+            File.WriteAllText(s.Markdown, sb.ToString());
+        }
+        return ExitCodes.Ok;
+    }
+
+    static void Profile(string dir, global::Onnx.ModelProto grad, Dictionary<string, FloatTensor> inputs, SessionSettings settings, int width)
+    {
+        Directory.CreateDirectory(dir);
+        string path;
+        using (var p = new OnnxSession(grad, settings with { ProfilePrefix = Path.Combine(dir, $"stylizer-w{width}") }))
+        {
+            for (int i = 0; i < 3; i++) p.Run(inputs);
+            path = p.EndProfiling();
+        }
+        var byOp = new Dictionary<string, double>();
+        var byNode = new Dictionary<string, double>();
+        using (var doc = JsonDocument.Parse(File.ReadAllText(path)))
+            foreach (var e in doc.RootElement.EnumerateArray())
+            {
+                if (e.GetProperty("cat").GetString() != "Node" || !e.TryGetProperty("args", out var a) || !a.TryGetProperty("op_name", out var op)) continue;
+                var name = e.GetProperty("name").GetString()!;
+                if (!name.EndsWith("_kernel_time")) continue;
+                double ms = e.GetProperty("dur").GetDouble() / 1000 / 3;
+                byOp[op.GetString()!] = byOp.GetValueOrDefault(op.GetString()!) + ms;
+                byNode[name[..^"_kernel_time".Length]] = byNode.GetValueOrDefault(name[..^"_kernel_time".Length]) + ms;
+            }
+        double total = byOp.Values.Sum();
+        Output.Info($"  profile {path}: {total:F0} ms of kernels per run; by operator: " +
+                    string.Join(", ", byOp.OrderByDescending(k => k.Value).Take(10).Select(k => $"{k.Key} {k.Value:F0} ms ({100 * k.Value / total:F0}%)")));
+        Output.Info("  costliest nodes: " + string.Join(", ", byNode.OrderByDescending(k => k.Value).Take(12).Select(k => $"{k.Key} {k.Value:F0} ms")));
+    }
+
+    static double[] Medians(int repeat, IReadOnlyList<Action> runs)
+    {
+        var t = runs.Select(_ => new List<double>()).ToArray();
+        for (int round = 0; round < Math.Max(1, repeat) + 2; round++)
+            for (int i = 0; i < runs.Count; i++)
+            {
+                var sw = Stopwatch.StartNew();
+                runs[i]();
+                if (round >= 2) t[i].Add(sw.Elapsed.TotalMilliseconds);
+            }
+        return t.Select(x => x.OrderBy(v => v).ElementAt(x.Count / 2)).ToArray();
+    }
+}
