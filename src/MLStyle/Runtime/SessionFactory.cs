@@ -88,8 +88,8 @@ public static class SessionFactory
         }
         if (settings.ProfilePrefix is { } prefix)
         {
+            so.ProfileOutputPathPrefix = prefix; // read when profiling is enabled, so first
             so.EnableProfiling = true;
-            so.ProfileOutputPathPrefix = prefix;
         }
         if (device.IsCuda) so.AppendExecutionProvider_CUDA(device.DeviceId);
         return so;
