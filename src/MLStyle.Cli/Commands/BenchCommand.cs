@@ -132,7 +132,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
     }
 
     /// <summary>Median milliseconds of each action over <paramref name="repeat"/> round-robin rounds after 2 warm-up rounds.</summary>
-    static double[] Medians(int repeat, IReadOnlyList<Action> runs)
+    internal static double[] Medians(int repeat, IReadOnlyList<Action> runs)
     {
         var t = runs.Select(_ => new List<double>()).ToArray();
         for (int round = 0; round < Math.Max(1, repeat) + 2; round++)

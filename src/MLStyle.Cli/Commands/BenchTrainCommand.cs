@@ -87,7 +87,7 @@ public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
             foreach (var (name, t) in pIn.Zip(FastStylizer.Parameters(model)))
                 tIn[name] = FloatTensor.Of(TensorProtos.ToFloats(t), t.Dims.ToArray());
 
-            var m = Medians(s.Repeat, new Action[] { () => fwd.Run(fwdIn), () => gs.Run(gIn), () => ts.Run(tIn, new[] { StyleObjective.Loss }) });
+            var m = BenchCommand.Medians(s.Repeat, new Action[] { () => fwd.Run(fwdIn), () => gs.Run(gIn), () => ts.Run(tIn, new[] { StyleObjective.Loss }) });
             long mem = Process.GetCurrentProcess().PeakWorkingSet64;
             rows.Add(new[] { $"{width}", $"{FastStylizer.ParameterCount(model)}", $"{m[0]:F0}", $"{m[1]:F0}", $"{m[1] / m[0]:F2}", $"{m[2]:F0}",
                 $"{n * 1000 / m[2]:F2}", Output.Bytes(mem) });
@@ -134,18 +134,5 @@ public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
         Output.Info($"  profile {path}: {total:F0} ms of kernels per run; by operator: " +
                     string.Join(", ", byOp.OrderByDescending(k => k.Value).Take(10).Select(k => $"{k.Key} {k.Value:F0} ms ({100 * k.Value / total:F0}%)")));
         Output.Info("  costliest nodes: " + string.Join(", ", byNode.OrderByDescending(k => k.Value).Take(12).Select(k => $"{k.Key} {k.Value:F0} ms")));
-    }
-
-    static double[] Medians(int repeat, IReadOnlyList<Action> runs)
-    {
-        var t = runs.Select(_ => new List<double>()).ToArray();
-        for (int round = 0; round < Math.Max(1, repeat) + 2; round++)
-            for (int i = 0; i < runs.Count; i++)
-            {
-                var sw = Stopwatch.StartNew();
-                runs[i]();
-                if (round >= 2) t[i].Add(sw.Elapsed.TotalMilliseconds);
-            }
-        return t.Select(x => x.OrderBy(v => v).ElementAt(x.Count / 2)).ToArray();
     }
 }

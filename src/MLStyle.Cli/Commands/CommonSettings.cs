@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using MLStyle.Backbones;
+using MLStyle.Losses;
 using MLStyle.Runtime;
 using Spectre.Console.Cli;
 
@@ -75,4 +76,47 @@ public class BackboneSettings : CommandSettings
             .Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)
                 ? v : throw new MLStyleException($"invalid {option} value '{s}': expected whole numbers separated by commas"))
             .ToList();
+}
+
+/// <summary>The options of the style objective (weights, layers, smoothing), shared by the commands that use it.</summary>
+public class ObjectiveSettings : BackboneSettings
+{
+    [CommandOption("--content-weight <W>")]
+    [Description("Content loss weight (default: the backbone's).")]
+    public string? ContentWeight { get; init; }
+
+    [CommandOption("--style-weight <W>")]
+    [Description("Style loss weight (default: the backbone's).")]
+    public string? StyleWeight { get; init; }
+
+    [CommandOption("--tv-weight <W>")]
+    [Description("Total-variation weight (default: the backbone's).")]
+    public string? TvWeight { get; init; }
+
+    [CommandOption("--content-layers <LAYERS>")]
+    [Description("Content layers with optional weights, e.g. layer2.1 or relu4_2:1.")]
+    public string? ContentLayers { get; init; }
+
+    [CommandOption("--style-layers <LAYERS>")]
+    [Description("Style layers with optional weights, e.g. conv1,layer1.1:0.5.")]
+    public string? StyleLayers { get; init; }
+
+    [CommandOption("--smoothing <MODE>")]
+    [Description("Activation smoothing before the losses: none or softmax (Wang et al. 2021). Default: the backbone's.")]
+    public string? Smoothing { get; init; }
+
+    /// <summary>The parsed content layers, or null for the backbone's.</summary>
+    public IReadOnlyList<WeightedLayer>? ContentLayerList() => ContentLayers is null ? null : WeightedLayer.ParseList(ContentLayers);
+
+    /// <summary>The parsed style layers, or null for the backbone's.</summary>
+    public IReadOnlyList<WeightedLayer>? StyleLayerList() => StyleLayers is null ? null : WeightedLayer.ParseList(StyleLayers);
+
+    /// <summary>The smoothing mode, or null for the backbone's.</summary>
+    public ActivationSmoothing? SmoothingMode() => Smoothing?.ToLowerInvariant() switch
+    {
+        null => null,
+        "none" => ActivationSmoothing.None,
+        "softmax" or "swag" => ActivationSmoothing.Softmax,
+        _ => throw new MLStyleException($"invalid --smoothing '{Smoothing}': use none or softmax"),
+    };
 }

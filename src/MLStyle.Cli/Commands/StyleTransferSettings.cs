@@ -9,7 +9,7 @@ using Spectre.Console.Cli;
 namespace MLStyle.Cli.Commands;
 
 /// <summary>The style-transfer options shared by <c>mlstyle stylize</c> and <c>mlstyle batch stylize</c>.</summary>
-public class StyleTransferSettings : BackboneSettings
+public class StyleTransferSettings : ObjectiveSettings
 {
     [CommandOption("-s|--style <IMAGES>")]
     [Description("Style image(s), comma-separated.")]
@@ -39,18 +39,6 @@ public class StyleTransferSettings : BackboneSettings
     [Description("L-BFGS line search: none (default, one evaluation per iteration) or strong-wolfe.")]
     public string LineSearch { get; init; } = "none";
 
-    [CommandOption("--content-weight <W>")]
-    [Description("Content loss weight (default: the backbone's).")]
-    public string? ContentWeight { get; init; }
-
-    [CommandOption("--style-weight <W>")]
-    [Description("Style loss weight (default: the backbone's).")]
-    public string? StyleWeight { get; init; }
-
-    [CommandOption("--tv-weight <W>")]
-    [Description("Total-variation weight (default: the backbone's).")]
-    public string? TvWeight { get; init; }
-
     [CommandOption("--style-blend <WEIGHTS>")]
     [Description("Blend weights of the style images, e.g. 0.7,0.3 (default equal).")]
     public string? StyleBlend { get; init; }
@@ -70,18 +58,6 @@ public class StyleTransferSettings : BackboneSettings
     [CommandOption("--scales <SIZES>")]
     [Description("Coarse-to-fine long sides, e.g. 256,512 (overrides --size).")]
     public string? Scales { get; init; }
-
-    [CommandOption("--content-layers <LAYERS>")]
-    [Description("Content layers with optional weights, e.g. layer2.1 or relu4_2:1.")]
-    public string? ContentLayers { get; init; }
-
-    [CommandOption("--style-layers <LAYERS>")]
-    [Description("Style layers with optional weights, e.g. conv1,layer1.1:0.5.")]
-    public string? StyleLayers { get; init; }
-
-    [CommandOption("--smoothing <MODE>")]
-    [Description("Activation smoothing before the losses: none or softmax (Wang et al. 2021). Default: the backbone's.")]
-    public string? Smoothing { get; init; }
 
     [CommandOption("--tolerance <T>")]
     [Description("Stop a scale early when the loss changes by less than T for 5 iterations (default 1e-5; 0: never).")]
@@ -131,15 +107,9 @@ public class StyleTransferSettings : BackboneSettings
         Seed = Seed,
         PreserveColors = PreserveColors,
         Scales = Scales is null ? null : Ints(Scales, "--scales"),
-        ContentLayers = ContentLayers is null ? null : WeightedLayer.ParseList(ContentLayers),
-        StyleLayers = StyleLayers is null ? null : WeightedLayer.ParseList(StyleLayers),
-        Smoothing = Smoothing?.ToLowerInvariant() switch
-        {
-            null => null,
-            "none" => ActivationSmoothing.None,
-            "softmax" or "swag" => ActivationSmoothing.Softmax,
-            _ => throw new MLStyleException($"invalid --smoothing '{Smoothing}': use none or softmax"),
-        },
+        ContentLayers = ContentLayerList(),
+        StyleLayers = StyleLayerList(),
+        Smoothing = SmoothingMode(),
         Tolerance = Float(Tolerance, "--tolerance")!.Value,
     };
 }

@@ -13,7 +13,7 @@ namespace MLStyle.Cli.Commands;
 public sealed class TrainCommand : Command<TrainCommand.Settings>
 {
     /// <summary>Options of <c>mlstyle train</c>.</summary>
-    public sealed class Settings : BackboneSettings
+    public sealed class Settings : ObjectiveSettings
     {
         [CommandOption("-s|--style <IMAGE>")]
         [Description("The style image.")]
@@ -67,30 +67,6 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("Long side of the style image for its Gram matrices (default: --size).")]
         public int? StyleSize { get; init; }
 
-        [CommandOption("--content-weight <W>")]
-        [Description("Content loss weight (default: the backbone's).")]
-        public string? ContentWeight { get; init; }
-
-        [CommandOption("--style-weight <W>")]
-        [Description("Style loss weight (default: the backbone's).")]
-        public string? StyleWeight { get; init; }
-
-        [CommandOption("--tv-weight <W>")]
-        [Description("Total-variation weight (default: the backbone's).")]
-        public string? TvWeight { get; init; }
-
-        [CommandOption("--content-layers <LAYERS>")]
-        [Description("Content layers with optional weights (default: the backbone's).")]
-        public string? ContentLayers { get; init; }
-
-        [CommandOption("--style-layers <LAYERS>")]
-        [Description("Style layers with optional weights (default: the backbone's).")]
-        public string? StyleLayers { get; init; }
-
-        [CommandOption("--smoothing <MODE>")]
-        [Description("Activation smoothing: none or softmax (default: the backbone's).")]
-        public string? Smoothing { get; init; }
-
         [CommandOption("--checkpoint-every <N>")]
         [Description("Write the styliser and OUTPUT.ckpt every N iterations (default 100; 0: only at the end).")]
         public int CheckpointEvery { get; init; } = 100;
@@ -136,15 +112,9 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             ContentWeight = Float(ContentWeight, "--content-weight"),
             StyleWeight = Float(StyleWeight, "--style-weight"),
             TvWeight = Float(TvWeight, "--tv-weight"),
-            ContentLayers = ContentLayers is null ? null : WeightedLayer.ParseList(ContentLayers),
-            StyleLayers = StyleLayers is null ? null : WeightedLayer.ParseList(StyleLayers),
-            Smoothing = Smoothing?.ToLowerInvariant() switch
-            {
-                null => null,
-                "none" => ActivationSmoothing.None,
-                "softmax" or "swag" => ActivationSmoothing.Softmax,
-                _ => throw new MLStyleException($"invalid --smoothing '{Smoothing}': use none or softmax"),
-            },
+            ContentLayers = ContentLayerList(),
+            StyleLayers = StyleLayerList(),
+            Smoothing = SmoothingMode(),
         };
     }
 

@@ -280,7 +280,7 @@ public sealed class StylizerTrainer
             var step = adam.Step(theta, objective);
             it++;
             var rec = new TrainingRecord(it, scalars[0][0], scalars[1][0], scalars[2][0], scalars[3][0], priorSeconds + sw.Elapsed.TotalSeconds);
-            if (!float.IsFinite(step.Loss) || !AllFinite(theta))
+            if (!float.IsFinite(step.Loss) || !System.Numerics.Tensors.TensorPrimitives.IsFiniteAll<float>(theta))
             {
                 lastGood.CopyTo(theta, 0);
                 diverged = true;
@@ -301,12 +301,6 @@ public sealed class StylizerTrainer
         }
         var final = WithWeights(model, parameters, theta);
         return new StylizerTrainingResult(final, history, it, sw.Elapsed, diverged, stop);
-    }
-
-    static bool AllFinite(float[] x)
-    {
-        foreach (var v in x) if (!float.IsFinite(v)) return false;
-        return true;
     }
 
     /// <summary>A copy of <paramref name="model"/> whose parameters are <paramref name="theta"/> (in <see cref="FastStylizer.Parameters"/> order).</summary>
