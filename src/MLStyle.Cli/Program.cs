@@ -43,6 +43,10 @@ app.Configure(c =>
         b.AddCommand<BatchDreamCommand>("dream")
             .WithDescription("DeepDream on every image of a directory tree (the options of dream, plus --input DIR --output DIR).")
             .WithExample("batch", "dream", "--input", "photos", "--output", "dreams", "--size", "512");
+        b.AddCommand<BatchStatusCommand>("status")
+            .WithDescription("The merged state of a batch and its shards: done, failed (with reasons), pending, throughput, time left.")
+            .WithExample("batch", "status", "--output", "styled")
+            .WithExample("batch", "status", "--output", "styled", "--json");
     });
     c.AddBranch("bench", b =>
     {
