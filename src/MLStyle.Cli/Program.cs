@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using MLStyle;
 using MLStyle.Cli;
 using MLStyle.Cli.Commands;
@@ -13,6 +14,15 @@ Console.CancelKeyPress += (_, e) =>
     Console.Error.WriteLine("stopping: finishing the current step (press Ctrl+C again to abort)");
     cts.Cancel();
 };
+// Schedulers stop tasks with SIGTERM (scancel, Slurm time limits and preemption, Kubernetes pod deletion): stop as on
+// Ctrl+C, so a batch abandons its images in flight cleanly and a rerun resumes.
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
+{
+    ctx.Cancel = true;
+    if (cts.IsCancellationRequested) return;
+    Console.Error.WriteLine("stopping: terminated (SIGTERM), finishing the current step");
+    cts.Cancel();
+});
 SessionFactory.Warning += msg => Output.Warn(msg);
 
 var app = new CommandApp();
