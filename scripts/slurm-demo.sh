@@ -107,7 +107,6 @@ run scancel "${JOB}_$CANCEL"
 say "cancelled task $CANCEL after $BEFORE of its images"
 while squeue -h -j "$JOB" 2>/dev/null | grep -q .; do sleep 1; done
 say "job array $JOB finished"
-run sacct -j "$JOB" -X 2>/dev/null || true
 "$MLSTYLE" batch status --output "$WORK/out" || true
 RESUB=$(run "${SBATCH[@]}" --array=$CANCEL "$REPO/deploy/slurm/mlstyle-array.sbatch")
 say "task $CANCEL resubmitted as job $RESUB"
