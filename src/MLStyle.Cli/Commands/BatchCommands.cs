@@ -229,8 +229,7 @@ public static class BatchCli
         if (!Directory.Exists(outDir) && (parent is null || !Directory.Exists(parent)))
             throw new MLStyleException($"cannot create the output directory '{s.Output}': '{parent}' does not exist");
         if (Directory.Exists(outDir)) CheckWritable(outDir);
-        if (s.Shard is not null) BatchShard.Parse(s.Shard, Environment.GetEnvironmentVariable, out _).CheckLayout(outDir);
-        else BatchShard.Whole.CheckLayout(outDir);
+        (s.Shard is null ? BatchShard.Whole : BatchShard.Parse(s.Shard, Environment.GetEnvironmentVariable, out _)).CheckLayout(outDir);
         if (s.Report is not null)
         {
             var dir = Path.GetDirectoryName(Path.GetFullPath(s.Report))!;
