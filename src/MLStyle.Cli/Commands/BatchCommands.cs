@@ -192,8 +192,7 @@ public static class BatchCli
     {
         if (s.Workers < 1) return ValidationResult.Error($"invalid --workers {s.Workers}: must be at least 1");
         if (s.Format.ToLowerInvariant() is not ("png" or "jpg" or "jpeg")) return ValidationResult.Error($"invalid --format '{s.Format}': use png or jpg");
-        if (s.Report is not null && !s.Report.EndsWith(".html", StringComparison.OrdinalIgnoreCase) && !s.Report.EndsWith(".htm", StringComparison.OrdinalIgnoreCase))
-            return ValidationResult.Error($"--report '{s.Report}': the report is written as .html");
+        if (ValidateReport(s.Report) is { } report) return report;
         if (s.Shard is not null)
         {
             try
@@ -207,6 +206,12 @@ public static class BatchCli
         }
         return null;
     }
+
+    /// <summary>Checks a <c>--report</c> path (an .html file); null when it is fine or not given.</summary>
+    public static ValidationResult? ValidateReport(string? report) =>
+        report is not null && !report.EndsWith(".html", StringComparison.OrdinalIgnoreCase) && !report.EndsWith(".htm", StringComparison.OrdinalIgnoreCase)
+            ? ValidationResult.Error($"--report '{report}': the report is written as .html")
+            : null;
 
     /// <summary>The shard of this run (whole when there is no --shard), announced with the scheduler variable that gave it.</summary>
     static BatchShard Shard(IBatchSettings s, IReadOnlyList<BatchItem> items)

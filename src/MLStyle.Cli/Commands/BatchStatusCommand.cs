@@ -33,9 +33,7 @@ public sealed class BatchStatusCommand : Command<BatchStatusCommand.Settings>
         public override Spectre.Console.ValidationResult Validate()
         {
             if (string.IsNullOrWhiteSpace(Output)) return Spectre.Console.ValidationResult.Error("--output is required");
-            if (Report is not null && !Report.EndsWith(".html", StringComparison.OrdinalIgnoreCase) && !Report.EndsWith(".htm", StringComparison.OrdinalIgnoreCase))
-                return Spectre.Console.ValidationResult.Error($"--report '{Report}': the report is written as .html");
-            return base.Validate();
+            return BatchCli.ValidateReport(Report) ?? base.Validate();
         }
     }
 
