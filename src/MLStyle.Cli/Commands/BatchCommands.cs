@@ -77,7 +77,7 @@ public sealed class BatchStylizeCommand : Command<BatchStylizeCommand.Settings>
         public bool Force { get; init; }
 
         [CommandOption("--shard <K/N>")]
-        [Description("Do only shard K of N (1 <= K <= N) of the images, chosen by a hash of their paths, with its own manifest, so that N processes (e.g. a job array) share one output directory. 'auto/N' takes K from the scheduler's task index (SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX, BATCH_TASK_INDEX; 0-based); 'auto' also takes N when the scheduler gives it.")]
+        [Description(BatchCli.ShardDescription)]
         public string? Shard { get; init; }
 
         /// <inheritdoc />
@@ -154,7 +154,7 @@ public sealed class BatchDreamCommand : Command<BatchDreamCommand.Settings>
         public bool Force { get; init; }
 
         [CommandOption("--shard <K/N>")]
-        [Description("Do only shard K of N (1 <= K <= N) of the images, chosen by a hash of their paths, with its own manifest, so that N processes (e.g. a job array) share one output directory. 'auto/N' takes K from the scheduler's task index (SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX, BATCH_TASK_INDEX; 0-based); 'auto' also takes N when the scheduler gives it.")]
+        [Description(BatchCli.ShardDescription)]
         public string? Shard { get; init; }
 
         /// <inheritdoc />
@@ -187,6 +187,12 @@ public sealed class BatchDreamCommand : Command<BatchDreamCommand.Settings>
 /// <summary>The shared parts of the <c>mlstyle batch</c> commands.</summary>
 public static class BatchCli
 {
+    /// <summary>The help of <c>--shard</c>.</summary>
+    public const string ShardDescription =
+        "Do only shard K of N (1 <= K <= N) of the images, chosen by a hash of their paths, with its own manifest, so that N processes " +
+        "(e.g. a job array) share one output directory. 'auto/N' takes K from the scheduler's task index (SLURM_ARRAY_TASK_ID, " +
+        "JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX, BATCH_TASK_INDEX; 0-based); 'auto' also takes N when the scheduler gives it.";
+
     /// <summary>Checks the batch options; null when they are fine.</summary>
     public static ValidationResult? Validate(IBatchSettings s)
     {
@@ -285,7 +291,6 @@ public static class BatchCli
         var shard = Shard(s, items);
         var output = Path.GetFullPath(s.Output);
         Directory.CreateDirectory(output);
-        shard.CheckLayout(output);
         new BatchRunInfo
         {
             Input = Path.GetFullPath(s.Input), Shard = shard.ToString(), Include = s.Include, Exclude = s.Exclude, Format = s.Format,
