@@ -137,6 +137,10 @@ public sealed class BatchApplyCommand : Command<BatchApplyCommand.Settings>
         [Description("Redo every image, even those an earlier run finished (default: resume).")]
         public bool Force { get; init; }
 
+        [CommandOption("--shard <K/N>")]
+        [Description(BatchCli.ShardDescription)]
+        public string? Shard { get; init; }
+
         /// <inheritdoc />
         public override ValidationResult Validate()
         {
