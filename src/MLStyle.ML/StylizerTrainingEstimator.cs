@@ -43,8 +43,8 @@ public sealed class StylizerTrainingEstimator : IEstimator<TransformerChain<ITra
         /// <summary>The style image file (required).</summary>
         public string StyleImage { get; set; } = "";
 
-        /// <summary>Side of the random square crops trained on (default 256; at most the rows' short side after enlarging).</summary>
-        public int CropSize { get; set; } = 256;
+        /// <summary>Side of the random square crops trained on (default 128).</summary>
+        public int CropSize { get; set; } = 128;
 
         /// <summary>Crops per iteration (default 4).</summary>
         public int BatchSize { get; set; } = 4;
@@ -70,7 +70,7 @@ public sealed class StylizerTrainingEstimator : IEstimator<TransformerChain<ITra
         /// <summary>Seed of the initial weights and the crops (default 0): the same seed on the same machine trains the same network.</summary>
         public int Seed { get; set; }
 
-        /// <summary>Long side of the style image for its Gram matrices (default: the crop size).</summary>
+        /// <summary>Long side of the style image for its Gram matrices (default: 4 × the crop size).</summary>
         public int? StyleSize { get; set; }
 
         /// <summary>Content loss weight (default: the backbone's).</summary>
@@ -79,7 +79,7 @@ public sealed class StylizerTrainingEstimator : IEstimator<TransformerChain<ITra
         /// <summary>Style loss weight (default: the backbone's).</summary>
         public float? StyleWeight { get; set; }
 
-        /// <summary>Total-variation weight (default: the backbone's).</summary>
+        /// <summary>Total-variation weight (default <see cref="StylizerTrainingOptions.DefaultTvWeight"/>).</summary>
         public float? TvWeight { get; set; }
 
         /// <summary>Content layers, e.g. <c>layer2.1</c> (default: the backbone's).</summary>

@@ -32,8 +32,8 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         public string Output { get; init; } = "";
 
         [CommandOption("--size <PIXELS>")]
-        [Description("Side of the random square crops trained on (default 256, a multiple of 4).")]
-        public int Size { get; init; } = 256;
+        [Description("Side of the random square crops trained on (default 128, a multiple of 4).")]
+        public int Size { get; init; } = 128;
 
         [CommandOption("--batch <N>")]
         [Description("Crops per iteration (default 4).")]
@@ -64,7 +64,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         public string LearningRate { get; init; } = "1e-3";
 
         [CommandOption("--style-size <PIXELS>")]
-        [Description("Long side of the style image for its Gram matrices (default: --size).")]
+        [Description("Long side of the style image for its Gram matrices: the stroke size learnt (default: 4 x --size).")]
         public int? StyleSize { get; init; }
 
         [CommandOption("--checkpoint-every <N>")]
