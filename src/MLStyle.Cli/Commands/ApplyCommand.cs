@@ -11,7 +11,7 @@ using Spectre.Console.Cli;
 namespace MLStyle.Cli.Commands;
 
 /// <summary>Options shared by <c>mlstyle apply</c> and <c>mlstyle batch apply</c>.</summary>
-public class ApplySettings : CommandSettings
+public class ApplySettings : RuntimeSettings
 {
     [CommandOption("-m|--model <ONNX>")]
     [Description("The styliser: a file 'mlstyle train' wrote, or any fast-neural-style ONNX file (one RGB 0-255 input and output).")]
@@ -25,21 +25,6 @@ public class ApplySettings : CommandSettings
     [Description("Keep the photo's colours (luminance from the styliser, chroma from the photo).")]
     public bool PreserveColors { get; init; }
 
-    [CommandOption("--device <DEVICE>")]
-    [Description("cpu (default), cuda or cuda:N. Without CUDA: one warning, then the CPU.")]
-    public string Device { get; init; } = "cpu";
-
-    [CommandOption("--threads <N>")]
-    [Description("ONNX Runtime threads (default: one per core).")]
-    public int Threads { get; init; }
-
-    [CommandOption("--max-pixels <N>")]
-    [Description("Refuse input images with more pixels than this, checked from the header (default 50000000).")]
-    public long MaxPixels { get; init; } = ImageLoadOptions.DefaultMaxPixels;
-
-    /// <summary>The session settings.</summary>
-    public SessionSettings Session() => new() { Device = ExecutionDevice.Parse(Device), Threads = Threads };
-
     /// <summary>The apply options.</summary>
     public StylizerApplyOptions Options() => new() { Size = Size, PreserveColors = PreserveColors };
 
@@ -47,8 +32,6 @@ public class ApplySettings : CommandSettings
     public override ValidationResult Validate()
     {
         if (string.IsNullOrWhiteSpace(Model)) return ValidationResult.Error("--model is required");
-        if (Threads < 0) return ValidationResult.Error($"invalid --threads {Threads}: must be 0 or more");
-        if (MaxPixels <= 0) return ValidationResult.Error($"invalid --max-pixels {MaxPixels}");
         return base.Validate();
     }
 }

@@ -7,8 +7,35 @@ using Spectre.Console.Cli;
 
 namespace MLStyle.Cli.Commands;
 
+/// <summary>Options shared by the commands that run ONNX Runtime on images: device, threads, the input size limit.</summary>
+public class RuntimeSettings : CommandSettings
+{
+    [CommandOption("--device <DEVICE>")]
+    [Description("cpu (default), cuda or cuda:N. Without CUDA: one warning, then the CPU.")]
+    public string Device { get; init; } = "cpu";
+
+    [CommandOption("--threads <N>")]
+    [Description("ONNX Runtime threads (default: one per core).")]
+    public int Threads { get; init; }
+
+    [CommandOption("--max-pixels <N>")]
+    [Description("Refuse input images with more pixels than this, checked from the header (default 50000000).")]
+    public long MaxPixels { get; init; } = Imaging.ImageLoadOptions.DefaultMaxPixels;
+
+    /// <summary>The session settings these options describe.</summary>
+    public SessionSettings Session() => new() { Device = ExecutionDevice.Parse(Device), Threads = Threads };
+
+    /// <inheritdoc />
+    public override Spectre.Console.ValidationResult Validate()
+    {
+        if (Threads < 0) return Spectre.Console.ValidationResult.Error($"invalid --threads {Threads}: must be 0 or more");
+        if (MaxPixels <= 0) return Spectre.Console.ValidationResult.Error($"invalid --max-pixels {MaxPixels}");
+        return base.Validate();
+    }
+}
+
 /// <summary>Options shared by the commands that run a backbone.</summary>
-public class BackboneSettings : CommandSettings
+public class BackboneSettings : RuntimeSettings
 {
     [CommandOption("--model <MODEL>")]
     [Description("Backbone: resnet18 (embedded, default), vgg16/vgg19 (a models/vgg19*.onnx file) or a path to an .onnx CNN.")]
@@ -22,24 +49,9 @@ public class BackboneSettings : CommandSettings
     [Description("VGG pooling: max (default) or avg (Gatys' choice).")]
     public string Pooling { get; init; } = "max";
 
-    [CommandOption("--device <DEVICE>")]
-    [Description("cpu (default), cuda or cuda:N. Without CUDA: one warning, then the CPU.")]
-    public string Device { get; init; } = "cpu";
-
-    [CommandOption("--threads <N>")]
-    [Description("ONNX Runtime threads (default: one per core).")]
-    public int Threads { get; init; }
-
     [CommandOption("--seed <N>")]
     [Description("Random seed: the same seed on the same machine gives the same output (default 0).")]
     public int Seed { get; init; }
-
-    [CommandOption("--max-pixels <N>")]
-    [Description("Refuse input images with more pixels than this, checked from the header (default 50000000).")]
-    public long MaxPixels { get; init; } = Imaging.ImageLoadOptions.DefaultMaxPixels;
-
-    /// <summary>The session settings these options describe.</summary>
-    public SessionSettings Session() => new() { Device = ExecutionDevice.Parse(Device), Threads = Threads };
 
     /// <summary>The backbone these options describe.</summary>
     public Backbone Backbone() => BackboneFactory.Resolve(Model, ModelsDir, Pooling.ToLowerInvariant() switch
@@ -48,14 +60,6 @@ public class BackboneSettings : CommandSettings
         "avg" or "average" => VggPooling.Average,
         _ => throw new MLStyleException($"invalid --pooling '{Pooling}': use max or avg"),
     });
-
-    /// <inheritdoc />
-    public override Spectre.Console.ValidationResult Validate()
-    {
-        if (Threads < 0) return Spectre.Console.ValidationResult.Error($"invalid --threads {Threads}: must be 0 or more");
-        if (MaxPixels <= 0) return Spectre.Console.ValidationResult.Error($"invalid --max-pixels {MaxPixels}");
-        return base.Validate();
-    }
 
     /// <summary>Parses a number given to <paramref name="option"/> (invariant culture); null stays null.</summary>
     public static float? Float(string? text, string option) =>
