@@ -141,6 +141,10 @@ public sealed class DreamCommand : Command<DreamCommand.Settings>
             if (!Directory.Exists(Path.GetDirectoryName(dir))) throw new MLStyleException($"the parent of --frames-dir '{s.FramesDirectory}' does not exist");
         }
 
+        string?[] inputs = [s.Input, s.Guide, OutputPaths.ModelFile(s.Model)];
+        OutputPaths.CheckRun(inputs, [(s.Output, "--output"),
+            .. Enumerable.Range(1, Math.Max(0, s.Frames)).Select(f => ((string?)DeepDreamEngine.FramePath(s.FramesDirectory, f), "--frames"))]);
+
         var load = new ImageLoadOptions { MaxPixels = s.MaxPixels };
         var input = ImageIO.Load(s.Input, load);
         var guide = s.Guide is null ? null : ImageIO.Load(s.Guide, load);

@@ -44,6 +44,7 @@ public sealed class GradCommand : Command<GradCommand.Settings>
     /// <inheritdoc />
     public override int Execute(CommandContext context, Settings s, CancellationToken cancel)
     {
+        OutputPaths.CheckRun([s.Model], (s.Output, "--output"));
         var model = OnnxModels.Load(s.Model);
         var wrt = s.Wrt.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (wrt.Length == 0) throw new MLStyleException("--wrt names no tensor");

@@ -52,10 +52,13 @@ public sealed class StylizeCommand : Command<StylizeCommand.Settings>
         if (s.Plot is not null) OutputPaths.CheckWritable(s.Plot, imageOutput: false);
         if (options.Init is not ("content" or "random") && !File.Exists(options.Init))
             throw new MLStyleException($"--init: '{options.Init}' is neither content, random nor an existing image");
+        string?[] inputs = [s.Content, .. styles, options.Init is "content" or "random" ? null : options.Init, OutputPaths.ModelFile(s.Model)];
+        OutputPaths.CheckRun(inputs, (s.Output, "--output"), (s.Plot, "--plot"));
 
         var load = new ImageLoadOptions { MaxPixels = s.MaxPixels };
         var info = Preflights.ProbeChecked(s.Content, load);
         var backbone = s.Backbone();
+        OutputPaths.CheckRun([.. inputs, backbone.Source], (s.Output, "--output"), (s.Plot, "--plot"));
         var plan = Preflights.Plan(backbone, options, info.Width, info.Height, s.MemoryLimit(), workers: 1, styles.Length, s.DryRun);
         if (s.DryRun) return ExitCodes.Ok;
         options = plan.Options;
@@ -64,7 +67,12 @@ public sealed class StylizeCommand : Command<StylizeCommand.Settings>
         var engine = new StyleTransferEngine(backbone, s.Session())
         {
             SnapshotEvery = s.SaveEvery,
-            Snapshot = (it, img) => ImageIO.Save(img, OutputPaths.Snapshot(s.Output, it)),
+            Snapshot = (it, img) =>
+            {
+                var snapshot = OutputPaths.Snapshot(s.Output, it);
+                OutputPaths.CheckRun(inputs, (snapshot, "--save-every"), (s.Output, "--output"), (s.Plot, "--plot"));
+                ImageIO.Save(img, snapshot);
+            },
         };
         var spec = engine.Spec(options);
         MLStyle.Cli.Output.Info($"stylizing {Path.GetFileName(s.Content)} with {string.Join(", ", styles.Select(Path.GetFileName))} on {backbone.Name} " +

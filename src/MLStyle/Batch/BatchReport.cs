@@ -1,3 +1,4 @@
+using MLStyle.Files;
 using System.Globalization;
 using System.Net;
 using System.Text;

@@ -73,6 +73,8 @@ public static class ContentHash
     /// <exception cref="ImageLoadException">The file cannot be read.</exception>
     public static string OfFile(string path)
     {
+        if (Files.SafePaths.TargetKindOf(path) != Files.FileKind.Regular)
+            throw new ImageLoadException(path, $"cannot read '{path}': not a regular file");
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);

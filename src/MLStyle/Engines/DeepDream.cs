@@ -135,6 +135,9 @@ public sealed record DeepDreamResult(ImageTensor Image, IReadOnlyList<DreamStep>
 /// </summary>
 public sealed class DeepDreamEngine
 {
+    /// <summary>The path of zoom frame <paramref name="frame"/> (1-based) in <paramref name="directory"/>: <c>frame_0001.png</c>, ….</summary>
+    public static string FramePath(string directory, int frame) => Path.Combine(directory, $"frame_{frame:D4}.png");
+
     readonly Backbone _backbone;
     readonly SessionSettings _settings;
 
@@ -194,7 +197,7 @@ public sealed class DeepDreamEngine
             }, cancel);
             if (options.Frames > 0)
             {
-                var path = Path.Combine(options.FramesDirectory!, $"frame_{f:D4}.png");
+                var path = FramePath(options.FramesDirectory!, f);
                 ImageIO.Save(dreamed, path);
                 written.Add(path);
             }

@@ -75,7 +75,9 @@ public static class SessionFactory
         var so = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+            // ONNX Runtime's own log lines would precede (and duplicate) the one error line MLStyle prints for a model it
+            // rejects: its failures arrive as exceptions, so only fatal messages are logged.
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
         if (settings.Threads > 0)
