@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using MLStyle.Files;
 
 namespace MLStyle.Batch;
 
@@ -29,6 +30,9 @@ public sealed record ManifestEntry
 
     /// <summary>SHA-256 of the input file (null when it could not be read).</summary>
     public string? InputSha256 { get; init; }
+
+    /// <summary>SHA-256 of the output file as written (status ok); a resume skips the image only when the output still has it.</summary>
+    public string? OutputSha256 { get; init; }
 
     /// <summary>SHA-256 of the job kind, options, model hash and output format (see <see cref="BatchRunner.OptionsHash"/>).</summary>
     public required string OptionsHash { get; init; }
@@ -116,14 +120,20 @@ public sealed class BatchManifest : IDisposable
 
     /// <summary>Opens (creating if needed) the manifest of an output directory for appending.</summary>
     /// <exception cref="MLStyleException">The directory is missing or the manifest cannot be opened.</exception>
+    /// <remarks>A manifest that is a symbolic link or not a regular file is refused (it is neither read nor written through).
+    /// Lines that are not JSON, or lack the input, output, status or options hash, are counted in <see cref="UnreadableLines"/>
+    /// and otherwise ignored. The file is written unbuffered, so disposing never flushes (and never fails) after a failed write.</remarks>
     public static BatchManifest Open(string outputDirectory)
     {
         var path = System.IO.Path.Combine(System.IO.Path.GetFullPath(outputDirectory), FileName);
+        var kind = SafePaths.KindOf(path);
+        if (kind is not (FileKind.Missing or FileKind.Regular))
+            throw new MLStyleException($"the manifest '{path}' is {(kind == FileKind.SymbolicLink ? "a symbolic link" : "not a regular file")}: it is neither read nor written; move it away");
         try
         {
-            var lines = File.Exists(path) ? File.ReadAllLines(path, Encoding.UTF8) : Array.Empty<string>();
+            var lines = kind == FileKind.Regular ? File.ReadAllLines(path, Encoding.UTF8) : Array.Empty<string>();
             var entries = Parse(lines, out int bad);
-            var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
+            var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
             if (stream.Position > 0 && !EndsWithNewline(path))
             {
                 stream.WriteByte((byte)'\n'); // a killed run may have left half a line: start a fresh one
@@ -166,7 +176,14 @@ public sealed class BatchManifest : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        lock (_lock) _stream.Dispose();
+        lock (_lock)
+        {
+            try { _stream.Dispose(); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Every line was flushed by Append (or its failure reported there): nothing is lost by ignoring this.
+            }
+        }
     }
 
     static List<ManifestEntry> Parse(IEnumerable<string> lines, out int unreadable)
@@ -179,10 +196,10 @@ public sealed class BatchManifest : IDisposable
             try
             {
                 var e = JsonSerializer.Deserialize<ManifestEntry>(line, Json);
-                if (e is null) unreadable++;
+                if (e is null || e.Input is null || e.Output is null || e.Status is null || e.OptionsHash is null) unreadable++;
                 else list.Add(e);
             }
-            catch (JsonException)
+            catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
             {
                 unreadable++;
             }

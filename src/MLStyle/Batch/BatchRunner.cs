@@ -112,6 +112,9 @@ public sealed class BatchRunner
     /// <summary>Raised after each image (done, skipped or failed), one at a time.</summary>
     public event Action<BatchItemOutcome>? ItemCompleted;
 
+    /// <summary>Raised with a one-line warning that does not stop the batch (e.g. unreadable manifest lines).</summary>
+    public event Action<string>? Warning;
+
     /// <summary>Raised with the overall progress (at most every 100 ms, and after each image), one at a time.</summary>
     public event Action<BatchProgress>? ProgressChanged;
 
@@ -138,6 +141,9 @@ public sealed class BatchRunner
         using var exclusive = LockOutput();
         RemoveStaleTemporaries(items);
         using var manifest = BatchManifest.Open(_outputDirectory);
+        if (manifest.UnreadableLines > 0)
+            Warning?.Invoke($"{manifest.Path}: {manifest.UnreadableLines} unreadable line{(manifest.UnreadableLines == 1 ? "" : "s")} ignored " +
+                            "(not JSON, or without input, output, status or options hash)");
 
         var state = new RunState(items.Count, Math.Min(_options.Workers, Math.Max(1, items.Count)));
         var session = _options.Session with { Threads = ThreadsPerWorker(_options.Session.Threads, state.Fractions.Length) };
@@ -161,6 +167,8 @@ public sealed class BatchRunner
     FileStream LockOutput()
     {
         var path = Path.Combine(_outputDirectory, LockFileName);
+        if (Files.SafePaths.KindOf(path) is not (Files.FileKind.Missing or Files.FileKind.Regular))
+            throw new MLStyleException($"the lock file '{path}' is a symbolic link or not a regular file: move it away");
         try
         {
             return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
@@ -276,9 +284,9 @@ public sealed class BatchRunner
         {
             sha = ContentHash.OfFile(item.InputPath);
             if (_options.Resume && manifest.Latest(rel) is { Status: ManifestStatus.Ok or ManifestStatus.Skipped } last
-                && last.InputSha256 == sha && last.OptionsHash == OptionsHash && File.Exists(item.OutputPath))
+                && last.InputSha256 == sha && last.OptionsHash == OptionsHash && OutputIntact(item.OutputPath, last.OutputSha256))
             {
-                var e = Entry(ManifestStatus.Skipped, null, null) with { Losses = last.Losses, Iterations = last.Iterations };
+                var e = Entry(ManifestStatus.Skipped, null, null) with { Losses = last.Losses, Iterations = last.Iterations, OutputSha256 = last.OutputSha256 };
                 manifest.Append(e);
                 return new BatchItemOutcome(item, e, null, ThumbnailOfFile(item.InputPath), ThumbnailOfFile(item.OutputPath));
             }
@@ -291,7 +299,7 @@ public sealed class BatchRunner
             CreateDirectory(Path.GetDirectoryName(item.OutputPath)!);
             ImageIO.Save(result.Image, item.OutputPath, _options.JpegQuality);
             if (result.Diverged) return Failed($"optimisation diverged: {result.StopReason}", result);
-            var ok = Entry(ManifestStatus.Ok, null, result);
+            var ok = Entry(ManifestStatus.Ok, null, result) with { OutputSha256 = ContentHash.OfFile(item.OutputPath) };
             manifest.Append(ok);
             return new BatchItemOutcome(item, ok, result, inThumb, Thumbnail(result.Image));
         }
@@ -313,6 +321,25 @@ public sealed class BatchRunner
             // A bug or a runtime failure on this image: record it and go on with a fresh worker.
             DisposeWorker(ref worker);
             return Failed($"internal error: {e.GetType().Name}: {OneLine(e.Message)}");
+        }
+    }
+
+    /// <summary>
+    /// True when an earlier run's output is still what it wrote: a regular file with the SHA-256 the manifest recorded, or,
+    /// for manifests without it, an image that decodes.
+    /// </summary>
+    bool OutputIntact(string path, string? recordedSha256)
+    {
+        if (Files.SafePaths.KindOf(path) != Files.FileKind.Regular) return false;
+        try
+        {
+            if (recordedSha256 is not null) return ContentHash.OfFile(path) == recordedSha256;
+            ImageIO.Load(path, _options.Load);
+            return true;
+        }
+        catch (MLStyleException)
+        {
+            return false;
         }
     }
 
