@@ -191,7 +191,7 @@ public static class BatchCli
     /// <summary>Checks the batch options; null when they are fine.</summary>
     public static ValidationResult? Validate(IBatchSettings s)
     {
-        if (s.Workers < 1) return ValidationResult.Error($"invalid --workers {s.Workers}: must be at least 1");
+        if (s.Workers < 1 || s.Workers > 64) return ValidationResult.Error($"invalid --workers {s.Workers}: must be 1 to 64");
         if (s.Format.ToLowerInvariant() is not ("png" or "jpg" or "jpeg")) return ValidationResult.Error($"invalid --format '{s.Format}': use png or jpg");
         if (s.Report is not null && !s.Report.EndsWith(".html", StringComparison.OrdinalIgnoreCase) && !s.Report.EndsWith(".htm", StringComparison.OrdinalIgnoreCase))
             return ValidationResult.Error($"--report '{s.Report}': the report is written as .html");

@@ -51,7 +51,8 @@ public class BackboneSettings : CommandSettings
     /// <inheritdoc />
     public override Spectre.Console.ValidationResult Validate()
     {
-        if (Threads < 0) return Spectre.Console.ValidationResult.Error($"invalid --threads {Threads}: must be 0 or more");
+        if (Threads < 0 || Threads > MLStyle.Runtime.SessionSettings.MaxThreads)
+            return Spectre.Console.ValidationResult.Error($"invalid --threads {Threads}: must be 0 (one per core) to {MLStyle.Runtime.SessionSettings.MaxThreads}");
         if (MaxPixels <= 0) return Spectre.Console.ValidationResult.Error($"invalid --max-pixels {MaxPixels}");
         return base.Validate();
     }

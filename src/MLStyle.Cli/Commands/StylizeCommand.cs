@@ -108,6 +108,11 @@ public sealed class StylizeCommand : Command<StylizeCommand.Settings>
             MLStyle.Cli.Output.Error($"optimisation diverged: {result.StopReason}");
             return ExitCodes.Diverged;
         }
+        if (result.Stalled)
+        {
+            MLStyle.Cli.Output.Error($"the optimisation made no progress ({result.StopReason}): try --optimizer adam, another --learning-rate or other layers");
+            return ExitCodes.NoProgress;
+        }
         return ExitCodes.Ok;
     }
 }

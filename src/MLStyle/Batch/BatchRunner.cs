@@ -299,6 +299,7 @@ public sealed class BatchRunner
             CreateDirectory(Path.GetDirectoryName(item.OutputPath)!);
             ImageIO.Save(result.Image, item.OutputPath, _options.JpegQuality);
             if (result.Diverged) return Failed($"optimisation diverged: {result.StopReason}", result);
+            if (result.NoProgress) return Failed($"optimisation made no progress: {result.StopReason}", result);
             var ok = Entry(ManifestStatus.Ok, null, result) with { OutputSha256 = ContentHash.OfFile(item.OutputPath) };
             manifest.Append(ok);
             return new BatchItemOutcome(item, ok, result, inThumb, Thumbnail(result.Image));

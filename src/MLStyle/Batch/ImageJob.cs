@@ -64,7 +64,11 @@ public sealed record ImageJobResult(
     TimeSpan Elapsed,
     long PeakMemoryBytes,
     bool Diverged,
-    string StopReason);
+    string StopReason)
+{
+    /// <summary>True when the optimisation ran but did not lower the loss (see <see cref="Engines.StyleTransferResult.Stalled"/>): the image fails.</summary>
+    public bool NoProgress { get; init; }
+}
 
 /// <summary>Hashes used by batches and manifests.</summary>
 public static class ContentHash

@@ -81,7 +81,7 @@ public sealed record DeepDreamOptions
         if (Frames < 0 || Frames > 100000) throw new MLStyleException($"invalid frames {Frames}: must be between 0 and 100000");
         if (!(Zoom >= 0f && Zoom < 0.5f)) throw new MLStyleException($"invalid zoom {Zoom}: must be at least 0 and below 0.5");
         if (Frames > 0 && string.IsNullOrWhiteSpace(FramesDirectory)) throw new MLStyleException("frames need a frames directory");
-        if (Size is { } s && (s < 16 || s > 65536)) throw new MLStyleException($"invalid size {s}: must be between 16 and 65536 pixels");
+        if (Size is { } s && (s < 16 || s > 16384)) throw new MLStyleException($"invalid size {s}: must be between 16 and 16384 pixels");
         if (Channels is { Count: 0 }) throw new MLStyleException("the channel list is empty");
     }
 

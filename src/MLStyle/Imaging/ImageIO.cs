@@ -165,6 +165,8 @@ public static class ImageIO
         ArgumentNullException.ThrowIfNull(src);
         if (width < 1 || height < 1)
             throw new ArgumentOutOfRangeException(nameof(width), $"Target size must be at least 1x1, got {width}x{height}.");
+        if ((long)width * height * 3 > Array.MaxLength / 2)
+            throw new MLStyleException($"cannot resize to {width}x{height}: the image would be too large");
         if (width == src.Width && height == src.Height) return src.Clone();
 
         // Horizontal pass: [3, H, W] -> [3, H, width]; vertical pass: -> [3, height, width].
