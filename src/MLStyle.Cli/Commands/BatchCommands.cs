@@ -217,6 +217,7 @@ public static class BatchCli
         if (!Directory.Exists(outDir) && (parent is null || !Directory.Exists(parent)))
             throw new MLStyleException($"cannot create the output directory '{s.Output}': '{parent}' does not exist");
         if (Directory.Exists(outDir)) CheckWritable(outDir);
+        BatchManifest.CheckPath(outDir);
         if (s.Report is not null)
         {
             var dir = Path.GetDirectoryName(Path.GetFullPath(s.Report))!;

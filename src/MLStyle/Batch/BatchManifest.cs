@@ -125,10 +125,8 @@ public sealed class BatchManifest : IDisposable
     /// and otherwise ignored. The file is written unbuffered, so disposing never flushes (and never fails) after a failed write.</remarks>
     public static BatchManifest Open(string outputDirectory)
     {
-        var path = System.IO.Path.Combine(System.IO.Path.GetFullPath(outputDirectory), FileName);
+        var path = CheckPath(outputDirectory);
         var kind = SafePaths.KindOf(path);
-        if (kind is not (FileKind.Missing or FileKind.Regular))
-            throw new MLStyleException($"the manifest '{path}' is {(kind == FileKind.SymbolicLink ? "a symbolic link" : "not a regular file")}: it is neither read nor written; move it away");
         try
         {
             var lines = kind == FileKind.Regular ? File.ReadAllLines(path, Encoding.UTF8) : Array.Empty<string>();
@@ -145,6 +143,17 @@ public sealed class BatchManifest : IDisposable
         {
             throw new MLStyleException($"cannot open the manifest '{path}': {e.Message.ReplaceLineEndings(" ").TrimEnd('.')}", e);
         }
+    }
+
+    /// <summary>The manifest path of an output directory, after checking that it is missing or a regular file.</summary>
+    /// <exception cref="MLStyleException">The manifest is a symbolic link or not a regular file (it is never read or written through).</exception>
+    public static string CheckPath(string outputDirectory)
+    {
+        var path = System.IO.Path.Combine(System.IO.Path.GetFullPath(outputDirectory), FileName);
+        var kind = SafePaths.KindOf(path);
+        if (kind is not (FileKind.Missing or FileKind.Regular))
+            throw new MLStyleException($"the manifest '{path}' is {(kind == FileKind.SymbolicLink ? "a symbolic link" : "not a regular file")}: it is neither read nor written; move it away");
+        return path;
     }
 
     /// <summary>The last line written for an input (by its relative path), from earlier runs or this one.</summary>
