@@ -33,12 +33,12 @@ public static class ModelValidator
         foreach (var (t, where) in ExternalData.Tensors(model))
             if (CheckTensor(t) is { } problem) throw Bad($"tensor '{t.Name}' ({where}) {problem}");
 
-        CheckGraph(model.Graph, new HashSet<string>(StringComparer.Ordinal), Bad, depth: 0);
+        CheckGraph(model.Graph, opset, new HashSet<string>(StringComparer.Ordinal), Bad, depth: 0);
     }
 
     static bool IsStandard(string? domain) => string.IsNullOrEmpty(domain) || domain == "ai.onnx";
 
-    static void CheckGraph(GraphProto g, HashSet<string> outer, Func<string, ModelException> bad, int depth)
+    static void CheckGraph(GraphProto g, long opset, HashSet<string> outer, Func<string, ModelException> bad, int depth)
     {
         if (depth > 32) throw bad("subgraphs are nested more than 32 deep");
         var defined = new HashSet<string>(outer, StringComparer.Ordinal);
@@ -71,10 +71,10 @@ public static class ModelValidator
                     throw bad($"{n.Describe()} uses '{input}', which no earlier node, input or initializer defines (a cycle, a wrong order or a missing tensor)");
             foreach (var a in n.Attribute)
             {
-                if (a.G is not null) CheckGraph(a.G, defined, bad, depth + 1);
-                foreach (var sub in a.Graphs) CheckGraph(sub, defined, bad, depth + 1);
+                if (a.G is not null) CheckGraph(a.G, opset, defined, bad, depth + 1);
+                foreach (var sub in a.Graphs) CheckGraph(sub, opset, defined, bad, depth + 1);
             }
-            CheckNode(n, name => info.GetValueOrDefault(name), bad);
+            CheckNode(n, opset, name => info.GetValueOrDefault(name), bad);
             if (n.OpType == "Constant" && n.Output.Count == 1 && n.Attribute.FirstOrDefault(a => a.Name == "value")?.T is { } value)
                 constants[n.Output[0]] = value;
             var outs = ShapeInference.Infer(n, name => info.GetValueOrDefault(name), name => constants.GetValueOrDefault(name));
@@ -98,9 +98,42 @@ public static class ModelValidator
         return shape.Dim.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? (d.DimValue < 0 ? -2 : d.DimValue) : -1).ToArray();
     }
 
-    /// <summary>The ranks and attributes of the operators MLStyle rewrites and differentiates.</summary>
-    static void CheckNode(NodeProto n, Func<string, TensorInfo?> info, Func<string, ModelException> bad)
+    /// <summary>
+    /// Inputs (required, most) and outputs (most) of the operators MLStyle rewrites or differentiates. The operators whose
+    /// attributes became inputs over the opsets (Reshape, Slice, Pad, Squeeze, …) require only their first input.
+    /// </summary>
+    static readonly Dictionary<string, (int Min, int Max, int MaxOut)> Arity = new(StringComparer.Ordinal)
     {
+        ["Conv"] = (2, 3, 1), ["ConvTranspose"] = (2, 3, 1), ["BatchNormalization"] = (5, 5, 5), ["InstanceNormalization"] = (3, 3, 1),
+        ["Relu"] = (1, 1, 1), ["LeakyRelu"] = (1, 1, 1), ["Sigmoid"] = (1, 1, 1), ["Tanh"] = (1, 1, 1), ["Identity"] = (1, 1, 1),
+        ["Neg"] = (1, 1, 1), ["Sqrt"] = (1, 1, 1), ["Exp"] = (1, 1, 1), ["Log"] = (1, 1, 1), ["Abs"] = (1, 1, 1), ["Reciprocal"] = (1, 1, 1),
+        ["MaxPool"] = (1, 1, 2), ["AveragePool"] = (1, 1, 1), ["GlobalAveragePool"] = (1, 1, 1), ["GlobalMaxPool"] = (1, 1, 1),
+        ["Add"] = (2, 2, 1), ["Sub"] = (2, 2, 1), ["Mul"] = (2, 2, 1), ["Div"] = (2, 2, 1), ["Pow"] = (2, 2, 1), ["MatMul"] = (2, 2, 1),
+        ["Sum"] = (1, int.MaxValue, 1), ["Concat"] = (1, int.MaxValue, 1), ["Gemm"] = (2, 3, 1), ["Flatten"] = (1, 1, 1),
+        ["Reshape"] = (1, 2, 1), ["Squeeze"] = (1, 2, 1), ["Unsqueeze"] = (1, 2, 1), ["Expand"] = (2, 2, 1), ["Transpose"] = (1, 1, 1),
+        ["Slice"] = (1, 5, 1), ["Pad"] = (1, 4, 1), ["ReduceMean"] = (1, 2, 1), ["ReduceSum"] = (1, 2, 1), ["ReduceMax"] = (1, 2, 1),
+        ["Softmax"] = (1, 1, 1), ["LogSoftmax"] = (1, 1, 1), ["Resize"] = (1, 4, 1), ["Upsample"] = (1, 2, 1), ["Clip"] = (1, 3, 1),
+        ["Cast"] = (1, 1, 1), ["Dropout"] = (1, 3, 2), ["Constant"] = (0, 0, 1), ["Shape"] = (1, 1, 1), ["Gather"] = (2, 2, 1),
+    };
+
+    /// <summary>Operators whose attributes became required inputs: from that opset on they need this many inputs.</summary>
+    static readonly Dictionary<string, (long Since, int Min)> InputsSince = new(StringComparer.Ordinal)
+    {
+        ["Reshape"] = (5, 2), ["Pad"] = (11, 2), ["Slice"] = (10, 3), ["Unsqueeze"] = (13, 2), ["Upsample"] = (9, 2),
+    };
+
+    /// <summary>The arity, ranks and attributes of the operators MLStyle rewrites and differentiates.</summary>
+    static void CheckNode(NodeProto n, long opset, Func<string, TensorInfo?> info, Func<string, ModelException> bad)
+    {
+        if (n.Output.Count == 0 || n.Output.All(o => o.Length == 0)) throw bad($"{n.Describe()} has no output");
+        if (Arity.TryGetValue(n.OpType, out var arity))
+        {
+            if (InputsSince.TryGetValue(n.OpType, out var since) && opset >= since.Since) arity = (since.Min, arity.Max, arity.MaxOut);
+            int given = n.Input.Count;
+            if (given < arity.Min || given > arity.Max || n.Input.Take(arity.Min).Any(i => i.Length == 0))
+                throw bad($"{n.Describe()} has {given} inputs; {n.OpType} takes {(arity.Min == arity.Max ? arity.Min.ToString() : arity.Max == int.MaxValue ? $"{arity.Min} or more" : $"{arity.Min} to {arity.Max}")}");
+            if (n.Output.Count > arity.MaxOut) throw bad($"{n.Describe()} has {n.Output.Count} outputs; {n.OpType} has at most {arity.MaxOut}");
+        }
         int Rank(int i) => i < n.Input.Count && n.Input[i].Length > 0 && info(n.Input[i]) is { Rank: >= 0 } t ? t.Rank : -1;
         void Need(bool ok, string what)
         {
