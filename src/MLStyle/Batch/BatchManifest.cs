@@ -116,16 +116,24 @@ public sealed class BatchManifest : IDisposable
     public int UnreadableLines { get; }
 
     /// <summary>Reads all lines of a manifest file (unreadable lines are skipped).</summary>
-    public static IReadOnlyList<ManifestEntry> Read(string path) => Parse(File.ReadAllLines(path, Encoding.UTF8), out _);
+    /// <exception cref="MLStyleException">The manifest is a symbolic link or not a regular file.</exception>
+    public static IReadOnlyList<ManifestEntry> Read(string path)
+    {
+        if (SafePaths.KindOf(path) != FileKind.Regular)
+            throw new MLStyleException($"the manifest '{path}' is missing, a symbolic link or not a regular file: it is not read");
+        return Parse(File.ReadAllLines(path, Encoding.UTF8), out _);
+    }
 
     /// <summary>Opens (creating if needed) the manifest of an output directory for appending.</summary>
+    /// <param name="outputDirectory">The output directory.</param>
+    /// <param name="fileName">The manifest's name (default <see cref="FileName"/>; a shard's is <see cref="BatchShard.ManifestFileName"/>).</param>
     /// <exception cref="MLStyleException">The directory is missing or the manifest cannot be opened.</exception>
     /// <remarks>A manifest that is a symbolic link or not a regular file is refused (it is neither read nor written through).
     /// Lines that are not JSON, or lack the input, output, status or options hash, are counted in <see cref="UnreadableLines"/>
     /// and otherwise ignored. The file is written unbuffered, so disposing never flushes (and never fails) after a failed write.</remarks>
-    public static BatchManifest Open(string outputDirectory)
+    public static BatchManifest Open(string outputDirectory, string fileName = FileName)
     {
-        var path = CheckPath(outputDirectory);
+        var path = CheckPath(outputDirectory, fileName);
         var kind = SafePaths.KindOf(path);
         try
         {
@@ -146,10 +154,12 @@ public sealed class BatchManifest : IDisposable
     }
 
     /// <summary>The manifest path of an output directory, after checking that it is missing or a regular file.</summary>
+    /// <param name="outputDirectory">The output directory.</param>
+    /// <param name="fileName">The manifest's name (default <see cref="FileName"/>; a shard's is <see cref="BatchShard.ManifestFileName"/>).</param>
     /// <exception cref="MLStyleException">The manifest is a symbolic link or not a regular file (it is never read or written through).</exception>
-    public static string CheckPath(string outputDirectory)
+    public static string CheckPath(string outputDirectory, string fileName = FileName)
     {
-        var path = System.IO.Path.Combine(System.IO.Path.GetFullPath(outputDirectory), FileName);
+        var path = System.IO.Path.Combine(System.IO.Path.GetFullPath(outputDirectory), fileName);
         var kind = SafePaths.KindOf(path);
         if (kind is not (FileKind.Missing or FileKind.Regular))
             throw new MLStyleException($"the manifest '{path}' is {(kind == FileKind.SymbolicLink ? "a symbolic link" : "not a regular file")}: it is neither read nor written; move it away");
