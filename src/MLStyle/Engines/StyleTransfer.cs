@@ -206,7 +206,7 @@ public sealed class StyleTransferEngine
 
             var opt = Optimizers.Create(options.Optimizer, options.LearningRate ?? (options.Optimizer == "adam" ? 2f : null), options.LbfgsHistory, options.LineSearch);
             bool onAdam = options.Optimizer == "adam";
-            var monitor = new ConvergenceMonitor(options.Tolerance, patience: 5);
+            var monitor = new ConvergenceMonitor(options.Tolerance, patience: StallPatience);
             LossRecord evalRecord = Evaluate(0);
             initial ??= evalRecord;
             last = evalRecord;
@@ -248,7 +248,7 @@ public sealed class StyleTransferEngine
                     // gradients are badly scaled): go on with Adam, whose steps do not depend on the gradient's scale.
                     opt = Optimizers.Create("adam", 2f);
                     onAdam = true;
-                    monitor = new ConvergenceMonitor(options.Tolerance, patience: 5);
+                    monitor = new ConvergenceMonitor(options.Tolerance, patience: StallPatience);
                     fallbacks.Add($"L-BFGS made no progress in stage {stage + 1} by iteration {it}: continued with Adam");
                     continue;
                 }
@@ -260,7 +260,8 @@ public sealed class StyleTransferEngine
                 }
             }
             if (diverged) break;
-            if (options.Iterations > 0 && NoProgress(stageStart.Loss, last!.Loss)) stalled = true;
+            // Judged only over more iterations than the convergence patience: L-BFGS's first step is deliberately tiny.
+            if (options.Iterations > StallPatience && NoProgress(stageStart.Loss, last!.Loss)) stalled = true;
         }
 
         var image = Finish(current!, content, options);
@@ -269,6 +270,9 @@ public sealed class StyleTransferEngine
         return new StyleTransferResult(image, history, initial!, last!, globalIter, sw.Elapsed,
             Process.GetCurrentProcess().PeakWorkingSet64, diverged, stop) { Stalled = stalled && !diverged };
     }
+
+    /// <summary>Iterations with a loss change below the tolerance after which a stage has converged (or stalled).</summary>
+    const int StallPatience = 5;
 
     /// <summary>
     /// True when a stage ended without lowering a positive loss by at least one part in 10⁵ (a zero loss is already optimal).
