@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLStyle.Backbones;
 using MLStyle.Losses;
+using MLStyle.Imaging;
 using MLStyle.ML.Internal;
 using MLStyle.Onnx;
 
@@ -144,7 +145,7 @@ public sealed class DeepDreamEstimator : IEstimator<TransformerChain<ITransforme
                 b.SetInfo(detail, TensorInfo.Float(s.Dims));
             }
         }
-        var result = o.PreserveColors ? GraphOps.PreserveColors(b, current!, input) : GraphOps.Clip(b, current!);
+        var result = o.PreserveColors ? ColorTransfer.AddPreserveColors(b, current!, input) : GraphOps.Clip(b, current!);
         size.AddPixelOutput(b, result, outputTensor);
         var all = objectives.Count == 1 ? objectives[0] : b.Concat(0, objectives.ToArray());
         b.AddOutput(b.Identity(all, StyleTransferEstimator.LossesOutput), TensorInfo.Float(o.Iterations * o.Octaves));

@@ -7,6 +7,7 @@ using Microsoft.ML.Transforms.Onnx;
 using MLStyle.Autodiff;
 using MLStyle.ML.Internal;
 using MLStyle.Onnx;
+using MLStyle.Optimization;
 using MLStyle.Runtime;
 using Onnx;
 
@@ -244,7 +245,7 @@ public sealed class DenseNetworkTrainer : IEstimator<DenseNetworkTransformer>
         using var train = new OnnxSession(net.TrainingGraph(), settings);
         using var eval = validRows.Length > 0 ? new OnnxSession(net.LogProbabilityGraph(), settings) : null;
         var adam = net.Parameters.Select(p => (M: new float[p.Length], V: new float[p.Length])).ToArray();
-        var tmp = new float[net.Parameters.Max(p => p.Length)];
+        var rule = new AdamRule(o.LearningRate);
         var history = new List<DenseNetworkEpoch>();
         var sw = Stopwatch.StartNew();
         float bestLoss = float.PositiveInfinity;
@@ -274,7 +275,7 @@ public sealed class DenseNetworkTrainer : IEstimator<DenseNetworkTransformer>
                     var g = result[DenseNetwork.GradientName(p)].Data;
                     var w = net.Parameters[p];
                     if (o.L2Regularization > 0 && DenseNetwork.IsWeight(p)) TensorPrimitives.MultiplyAdd(w, o.L2Regularization, g, g);
-                    AdamUpdate(w, g, adam[p].M, adam[p].V, tmp.AsSpan(0, w.Length), o.LearningRate, step);
+                    rule.Update(w, g, adam[p].M, adam[p].V, step);
                 }
             }
             float? validLoss = null, validAccuracy = null;
@@ -297,23 +298,6 @@ public sealed class DenseNetworkTrainer : IEstimator<DenseNetworkTransformer>
         if (bestParameters is not null)
             for (int p = 0; p < bestParameters.Length; p++) bestParameters[p].CopyTo(net.Parameters[p], 0);
         return (history, bestEpoch, sw.Elapsed);
-    }
-
-    static void AdamUpdate(float[] w, float[] g, float[] m, float[] v, Span<float> tmp, float lr, int t)
-    {
-        const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
-        TensorPrimitives.Multiply(m, b1, m);
-        TensorPrimitives.MultiplyAdd(g, 1 - b1, m, m);
-        TensorPrimitives.Multiply(g, g, tmp);
-        TensorPrimitives.Multiply(v, b2, v);
-        TensorPrimitives.MultiplyAdd(tmp, 1 - b2, v, v);
-        float c1 = 1 - MathF.Pow(b1, t), c2 = 1 - MathF.Pow(b2, t);
-        // w -= lr · (m / c1) / (sqrt(v / c2) + eps)
-        TensorPrimitives.Multiply(v, 1 / c2, tmp);
-        TensorPrimitives.Sqrt(tmp, tmp);
-        TensorPrimitives.Add(tmp, eps, tmp);
-        TensorPrimitives.Divide(m, tmp, tmp);
-        TensorPrimitives.MultiplyAdd(tmp, -lr / c1, w, w);
     }
 
     static (float[] X, float[] Y) Batch(float[] z, int[] y, ReadOnlySpan<int> rows, int dim, int classes)

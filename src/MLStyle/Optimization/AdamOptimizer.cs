@@ -22,6 +22,9 @@ public sealed record AdamOptions
     /// <summary>Added to the bias-corrected RMS before dividing (default 1e-8).</summary>
     public float Epsilon { get; init; } = 1e-8f;
 
+    /// <summary>The update rule these settings define.</summary>
+    public AdamRule Rule => new(LearningRate, Beta1, Beta2, Epsilon);
+
     /// <summary>Convergence when <c>max|g| ≤ GradientTolerance</c> (default 1e-5, same as L-BFGS); the step then leaves x unchanged.</summary>
     public float GradientTolerance { get; init; } = 1e-5f;
 
@@ -41,8 +44,8 @@ public sealed record AdamOptions
 }
 
 /// <summary>
-/// Adam with bias correction, following <c>torch.optim.Adam</c> (no weight decay, no AMSGrad):
-/// <c>m ← β₁m + (1-β₁)g</c>, <c>v ← β₂v + (1-β₂)g²</c>,
+/// Adam with bias correction, following <c>torch.optim.Adam</c> (no weight decay, no AMSGrad); the update is
+/// <see cref="AdamRule"/>: <c>m ← β₁m + (1-β₁)g</c>, <c>v ← β₂v + (1-β₂)g²</c>,
 /// <c>x ← x - (lr/(1-β₁ᵗ)) · m / (√v/√(1-β₂ᵗ) + ε)</c>.
 /// </summary>
 /// <remarks>
@@ -108,23 +111,7 @@ public sealed class AdamOptimizer : Optimizer
         }
 
         _t++;
-        float beta1 = _options.Beta1, beta2 = _options.Beta2;
-        TensorPrimitives.Lerp(m, g, 1f - beta1, m);          // m = β₁m + (1-β₁)g
-        TensorPrimitives.Multiply(g, g, g);                   // g := g² (g is not needed afterwards)
-        TensorPrimitives.Multiply(v, beta2, v);
-        TensorPrimitives.MultiplyAdd(g, 1f - beta2, v, v);    // v = β₂v + (1-β₂)g²
-
-        double biasCorrection1 = 1 - Math.Pow(beta1, _t);
-        double biasCorrection2 = 1 - Math.Pow(beta2, _t);
-        float stepSize = (float)(_options.LearningRate / biasCorrection1);
-        float bc2Sqrt = (float)Math.Sqrt(biasCorrection2);
-
-        Span<float> denom = g;                                // reuse the gradient buffer
-        TensorPrimitives.Sqrt(v, denom);
-        TensorPrimitives.Divide(denom, bc2Sqrt, denom);
-        TensorPrimitives.Add(denom, _options.Epsilon, denom);
-        TensorPrimitives.Divide(m, denom, denom);             // m / denom
-        TensorPrimitives.MultiplyAdd(denom, -stepSize, x, x); // x -= stepSize · m / denom
+        _options.Rule.Update(x, g, m, v, _t);
 
         Iteration++;
         return new StepResult(loss, gradNorm, evals, false);
