@@ -255,17 +255,3 @@ public sealed class DreamGradient : IDisposable
         }
     }
 }
-
-/// <summary>Small array helpers of the DeepDream step.</summary>
-static class DreamMath
-{
-    /// <summary>x += step / mean|g| · g, then clamps x to 0–255; returns mean|g|.</summary>
-    public static float NormalisedStep(float[] x, float[] g, float step)
-    {
-        float meanAbs = TensorPrimitives.SumOfMagnitudes(g) / g.Length;
-        if (meanAbs > 0 && float.IsFinite(meanAbs)) TensorPrimitives.MultiplyAdd(g, step / meanAbs, x, x);
-        TensorPrimitives.Max(x, 0f, x);
-        TensorPrimitives.Min(x, 255f, x);
-        return meanAbs;
-    }
-}
