@@ -123,17 +123,12 @@ public sealed record DeepDreamResult(ImageTensor Image, IReadOnlyList<DreamStep>
 /// normalised steps, random jitter, optional tiles for big images, guided dreams and zoom frames. Gradients come from MLStyle's
 /// differentiation of the backbone (<see cref="DreamObjective"/>), run by ONNX Runtime.
 /// </summary>
-public sealed class DeepDreamEngine
+/// <param name="backbone">The network whose features the objective reads.</param>
+/// <param name="settings">Device and threads of the ONNX Runtime sessions (default <see cref="SessionSettings.Default"/>).</param>
+public sealed class DeepDreamEngine(Backbone backbone, SessionSettings? settings = null)
 {
-    readonly Backbone _backbone;
-    readonly SessionSettings _settings;
-
-    /// <summary>Creates an engine over a backbone.</summary>
-    public DeepDreamEngine(Backbone backbone, SessionSettings? settings = null)
-    {
-        _backbone = backbone;
-        _settings = settings ?? SessionSettings.Default;
-    }
+    readonly Backbone _backbone = backbone;
+    readonly SessionSettings _settings = settings ?? SessionSettings.Default;
 
     /// <summary>Called after every octave (see <see cref="DreamOctave"/>); for tests and visualisations.</summary>
     public Action<DreamOctave>? OctaveDone { get; init; }

@@ -33,7 +33,7 @@ public static class ImageIO
         var info = codec.Info;
         long pixels = (long)info.Width * info.Height;
         if (options.MaxPixels > 0 && pixels > options.MaxPixels)
-            throw Fail(path, $"it is {info.Width}x{info.Height} = {Megapixels(pixels)} MP, above the limit of {Megapixels(options.MaxPixels)} MP (--max-pixels)");
+            throw Fail(path, $"it is {info.Width}x{info.Height} = {Megapixels(pixels)} MP, above the limit of {Megapixels(options.MaxPixels)} MP ({options.MaxPixelsName})");
         if (3L * pixels > Array.MaxLength)
             throw Fail(path, $"it is {info.Width}x{info.Height}, too large to hold in memory");
 

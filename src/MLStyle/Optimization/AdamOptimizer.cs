@@ -94,21 +94,12 @@ public sealed class AdamOptimizer : Optimizer
         float loss = LossAt(objective, x, _g, ref _hasCache, _cachedLoss, out int evals);
 
         float[] g = _g!, m = _m!, v = _v!;
-        float maxAbsG = MathF.Abs(TensorPrimitives.MaxMagnitude(g));
+        if (Stationary(loss, g, _options.GradientTolerance, evals) is { } stop)
+        {
+            if (stop.Converged) (_hasCache, _cachedLoss) = (true, loss); // x is unchanged, so the evaluation stays valid
+            return stop;
+        }
         float gradNorm = TensorPrimitives.Norm(g);
-        if (!float.IsFinite(loss) || !float.IsFinite(maxAbsG))
-        {
-            Iteration++;
-            return new StepResult(loss, gradNorm, evals, false);
-        }
-
-        if (maxAbsG <= _options.GradientTolerance)
-        {
-            _hasCache = true; // x is unchanged, so the evaluation stays valid
-            _cachedLoss = loss;
-            Iteration++;
-            return new StepResult(loss, gradNorm, evals, true);
-        }
 
         _t++;
         _options.Rule.Update(x, g, m, v, _t);

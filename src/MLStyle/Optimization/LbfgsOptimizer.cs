@@ -102,20 +102,12 @@ public sealed class LbfgsOptimizer : Optimizer
         float loss = LossAt(objective, x, _grad, ref _hasCache, _cachedLoss, out int evals);
 
         float[] g = _grad!;
-        float maxAbsG = MathF.Abs(TensorPrimitives.MaxMagnitude(g));
-        if (!float.IsFinite(loss) || !float.IsFinite(maxAbsG))
+        if (Stationary(loss, g, _options.GradientTolerance, evals) is { } stop)
         {
-            Iteration++;
-            return new StepResult(loss, TensorPrimitives.Norm(g), evals, false);
+            if (stop.Converged) SetCache(loss);
+            return stop;
         }
-
         float gradNorm = TensorPrimitives.Norm(g);
-        if (maxAbsG <= _options.GradientTolerance)
-        {
-            SetCache(loss);
-            Iteration++;
-            return new StepResult(loss, gradNorm, evals, true);
-        }
 
         _k++;
         if (_k == 1)

@@ -1,4 +1,6 @@
 #nullable enable
+using System.Numerics.Tensors;
+
 namespace MLStyle.Optimization;
 
 /// <summary>
@@ -96,6 +98,19 @@ public abstract class Optimizer
         if (started && x.Length != n)
             throw new ArgumentException(
                 $"The parameter vector has length {x.Length} but this optimizer was started with length {n}; call Reset() first.", nameof(x));
+    }
+
+    /// <summary>
+    /// The result of a step that cannot move from the current point, counting the iteration: the loss or gradient there is
+    /// not finite (not converged), or max|g| ≤ <paramref name="tolerance"/> (converged). Null when the step can go on.
+    /// </summary>
+    private protected StepResult? Stationary(float loss, ReadOnlySpan<float> g, float tolerance, int evaluations)
+    {
+        float maxAbsG = MathF.Abs(TensorPrimitives.MaxMagnitude(g));
+        bool finite = float.IsFinite(loss) && float.IsFinite(maxAbsG);
+        if (finite && maxAbsG > tolerance) return null;
+        Iteration++;
+        return new StepResult(loss, TensorPrimitives.Norm(g), evaluations, finite);
     }
 
     /// <summary>

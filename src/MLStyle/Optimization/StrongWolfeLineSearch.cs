@@ -13,13 +13,18 @@ internal static class StrongWolfeLineSearch
     const double WolfeC1 = 1e-4;
     const double WolfeC2 = 0.9;
 
-    /// <summary>The loss and gradient at x = x0 + t·d.</summary>
-    static float DirectionalEvaluate(Span<float> x, Objective objective, float[] x0, float[] d, double t, float[] gradient, ref int evals)
+    /// <summary>
+    /// The loss and directional derivative at x = x0 + t·d (the gradient goes to <paramref name="gradient"/>); non-finite
+    /// values become +∞ for both, which the search treats as "step too long".
+    /// </summary>
+    static (double F, double Gtd) Trial(Span<float> x, Objective objective, float[] x0, float[] d, double t, float[] gradient, ref int evals)
     {
         TensorPrimitives.MultiplyAdd(d, (float)t, x0, x);
         evals++;
         gradient.AsSpan().Clear();
-        return objective(x, gradient);
+        double f = objective(x, gradient);
+        double gtd = TensorPrimitives.Dot(gradient, d);
+        return double.IsFinite(f) && double.IsFinite(gtd) ? (f, gtd) : (double.PositiveInfinity, double.PositiveInfinity);
     }
 
     /// <summary>A trial-gradient buffer of <paramref name="pool"/> not referenced by <paramref name="a"/> or <paramref name="b"/>.</summary>
@@ -32,15 +37,6 @@ internal static class StrongWolfeLineSearch
         }
 
         throw new InvalidOperationException("No free line-search buffer."); // unreachable: 3 buffers, 2 references
-    }
-
-    static void Sanitize(ref double f, ref double gtd)
-    {
-        if (!double.IsFinite(f) || !double.IsFinite(gtd))
-        {
-            f = double.PositiveInfinity;
-            gtd = double.PositiveInfinity;
-        }
     }
 
     /// <summary>
@@ -59,9 +55,7 @@ internal static class StrongWolfeLineSearch
         double t = t0;
 
         float[] gNew = FreeBuffer(pool, null, null);
-        double fNew = DirectionalEvaluate(x, objective, x0, d, t, gNew, ref evals);
-        double gtdNew = TensorPrimitives.Dot(gNew, d);
-        Sanitize(ref fNew, ref gtdNew);
+        var (fNew, gtdNew) = Trial(x, objective, x0, d, t, gNew, ref evals);
 
         double tPrev = 0, fPrev = f, gtdPrev = gtd;
         float[] gPrev = g0;
@@ -110,9 +104,7 @@ internal static class StrongWolfeLineSearch
             gPrev = gNew;
             gtdPrev = gtdNew;
             gNew = FreeBuffer(pool, gPrev, null);
-            fNew = DirectionalEvaluate(x, objective, x0, d, t, gNew, ref evals);
-            gtdNew = TensorPrimitives.Dot(gNew, d);
-            Sanitize(ref fNew, ref gtdNew);
+            (fNew, gtdNew) = Trial(x, objective, x0, d, t, gNew, ref evals);
             lsIter++;
         }
 
@@ -156,9 +148,7 @@ internal static class StrongWolfeLineSearch
             }
 
             gNew = FreeBuffer(pool, bg0, bg1);
-            fNew = DirectionalEvaluate(x, objective, x0, d, t, gNew, ref evals);
-            gtdNew = TensorPrimitives.Dot(gNew, d);
-            Sanitize(ref fNew, ref gtdNew);
+            (fNew, gtdNew) = Trial(x, objective, x0, d, t, gNew, ref evals);
             lsIter++;
 
             if (fNew > f + WolfeC1 * t * gtd || fNew >= bf[low])

@@ -66,7 +66,7 @@ public sealed class PreflightTests
         Assert.Contains("using Adam", adam.Fallback);
 
         var refused = Assert.Throws<MemoryLimitException>(() => Preflight.Plan(b, Options, 512, 512, adamEstimate.PeakBytes - 1));
-        Assert.Contains("smaller --size", refused.Message);
+        Assert.Contains("smaller size", refused.Message);
         Assert.DoesNotContain("\n", refused.Message);
 
         // Two workers need two images' worth of memory.
@@ -79,7 +79,7 @@ public sealed class PreflightTests
     [InlineData("1.5GiB", 3L << 29)]
     [InlineData("300MB", 300_000_000L)]
     [InlineData("123456", 123456L)]
-    public void ParsesMemorySizes(string text, long bytes) => Assert.Equal(bytes, Preflight.ParseBytes(text));
+    public void ParsesMemorySizes(string text, long bytes) => Assert.Equal(bytes, MLStyle.Cli.ByteSizes.Parse(text));
 
     [Theory]
     [InlineData("")]
@@ -87,7 +87,7 @@ public sealed class PreflightTests
     [InlineData("-1G")]
     [InlineData("0")]
     [InlineData("12 parsecs")]
-    public void RefusesBadMemorySizes(string text) => Assert.Throws<MLStyleException>(() => Preflight.ParseBytes(text));
+    public void RefusesBadMemorySizes(string text) => Assert.Throws<MLStyleException>(() => MLStyle.Cli.ByteSizes.Parse(text));
 
     [Fact]
     public void AvailableMemoryIsTheMachines()
