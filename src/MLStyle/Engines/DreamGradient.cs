@@ -26,7 +26,7 @@ namespace MLStyle.Engines;
 /// of it, and those features see r further). Deep layers see farther than that; there, the grid offset is drawn at random
 /// every step so that the tile borders never stay in place and no seams build up.</para>
 /// </remarks>
-public sealed class DreamGradient : IDisposable
+internal sealed class DreamGradient : IDisposable
 {
     readonly DreamObjectiveSpec _spec;
     readonly SessionSettings _settings;

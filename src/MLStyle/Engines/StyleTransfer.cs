@@ -127,7 +127,7 @@ public sealed class StyleTransferEngine(Backbone backbone, SessionSettings? sett
     /// Reuses sessions and style targets across runs (default null: every run builds its own). Set it when one engine
     /// stylises many images with the same styles and options, as a batch worker does; the caller owns and disposes it.
     /// </summary>
-    public StyleTransferCache? Cache { get; init; }
+    internal StyleTransferCache? Cache { get; init; }
 
     /// <summary>Builds the objective specification for these options.</summary>
     public StyleObjectiveSpec Spec(StyleTransferOptions o) => o.Objective(_backbone);

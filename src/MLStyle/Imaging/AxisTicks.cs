@@ -4,7 +4,7 @@ using System.Globalization;
 namespace MLStyle.Imaging;
 
 /// <summary>Axis ticks of plots: "nice" linear ticks (1, 2, 5 × 10ᵏ), log-axis decades and compact tick labels.</summary>
-public static class AxisTicks
+internal static class AxisTicks
 {
     /// <summary>The distance between the first two ticks (0 with fewer than two).</summary>
     internal static double Step(List<double> ticks) => ticks.Count >= 2 ? ticks[1] - ticks[0] : 0;

@@ -4,7 +4,7 @@ using SkiaSharp;
 namespace MLStyle.Imaging;
 
 /// <summary>EXIF orientation: turning a tensor decoded in stored pixel order upright.</summary>
-public static class ExifOrientation
+internal static class ExifOrientation
 {
     /// <summary>
     /// Applies an EXIF orientation so that a tensor decoded in stored order becomes upright.
