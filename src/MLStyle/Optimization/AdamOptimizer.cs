@@ -77,14 +77,8 @@ public sealed class AdamOptimizer : Optimizer
     /// <summary>The settings this optimiser was created with.</summary>
     public AdamOptions Options => _options;
 
-    /// <summary>
-    /// Performs one Adam update in place on <paramref name="x"/> with one objective call; the returned loss is the
-    /// loss at the incoming <paramref name="x"/> (before the update).
-    /// </summary>
-    /// <param name="x">Parameters (same length on every call until <see cref="Reset"/>).</param>
-    /// <param name="objective">Objective to minimise.</param>
-    /// <returns>The step result.</returns>
-    /// <exception cref="ArgumentException"><paramref name="x"/> is empty or its length changed without <see cref="Reset"/>.</exception>
+    /// <inheritdoc />
+    /// <remarks>One Adam update with one objective call; the returned loss is the loss at the incoming x (before the update).</remarks>
     public override StepResult Step(Span<float> x, Objective objective)
     {
         CheckStep(x, objective, _started, _n);

@@ -84,15 +84,11 @@ public sealed class LbfgsOptimizer : Optimizer
     /// <summary>Number of correction pairs currently stored.</summary>
     public int HistoryCount => _count;
 
-    /// <summary>
-    /// Performs one L-BFGS iteration in place on <paramref name="x"/>.
-    /// Without line search: one objective call at the incoming <paramref name="x"/>; the returned loss is the loss
-    /// there (before the update). With line search: the returned loss is at the new <paramref name="x"/>.
-    /// </summary>
-    /// <param name="x">Parameters (same length on every call until <see cref="Reset"/>).</param>
-    /// <param name="objective">Objective to minimise.</param>
-    /// <returns>The step result.</returns>
-    /// <exception cref="ArgumentException"><paramref name="x"/> is empty or its length changed without <see cref="Reset"/>.</exception>
+    /// <inheritdoc />
+    /// <remarks>
+    /// One L-BFGS iteration. Without line search: one objective call at the incoming x; the returned loss is the loss there
+    /// (before the update). With line search: the returned loss is at the new x.
+    /// </remarks>
     public override StepResult Step(Span<float> x, Objective objective)
     {
         CheckStep(x, objective, _started, _n);

@@ -49,6 +49,7 @@ public abstract class Optimizer
     /// <param name="x">The parameters; same length on every call until <see cref="Reset"/>.</param>
     /// <param name="objective">The function to minimise.</param>
     /// <returns>Loss, gradient norm and evaluation count of this step; see the derived class for which point the loss belongs to.</returns>
+    /// <exception cref="ArgumentException"><paramref name="x"/> is empty or its length changed without <see cref="Reset"/>.</exception>
     public abstract StepResult Step(Span<float> x, Objective objective);
 
     /// <summary>
