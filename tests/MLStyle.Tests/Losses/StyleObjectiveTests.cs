@@ -6,7 +6,6 @@ using MLStyle.Losses;
 using MLStyle.Onnx;
 using MLStyle.Runtime;
 using MLStyle.Tests.Support;
-using MLStyle.Tests.Support;
 
 namespace MLStyle.Tests.Losses;
 
