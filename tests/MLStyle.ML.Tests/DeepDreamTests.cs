@@ -1,6 +1,4 @@
 using Microsoft.ML;
-using Microsoft.ML.Data;
-using Microsoft.ML.Transforms.Image;
 using MLStyle.ML.Internal;
 using MLStyle.ML.Tests.Support;
 using MLStyle.Runtime;
