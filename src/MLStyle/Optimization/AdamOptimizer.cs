@@ -81,11 +81,7 @@ public sealed class AdamOptimizer : Optimizer
     /// <remarks>One Adam update with one objective call; the returned loss is the loss at the incoming x (before the update).</remarks>
     public override StepResult Step(Span<float> x, Objective objective)
     {
-        CheckStep(x, objective, _started, _n);
-        EnsureBuffers(x.Length);
-        _started = true;
-
-        float loss = LossAt(objective, x, _g, ref _hasCache, _cachedLoss, out int evals);
+        float loss = BeginStep(x, objective, ref _started, _n, n => { EnsureBuffers(n); return _g!; }, ref _hasCache, _cachedLoss, out int evals);
 
         float[] g = _g!, m = _m!, v = _v!;
         if (Stationary(loss, g, _options.GradientTolerance, evals) is { } stop)

@@ -91,11 +91,7 @@ public sealed class LbfgsOptimizer : Optimizer
     /// </remarks>
     public override StepResult Step(Span<float> x, Objective objective)
     {
-        CheckStep(x, objective, _started, _n);
-        EnsureBuffers(x.Length);
-        _started = true;
-
-        float loss = LossAt(objective, x, _grad, ref _hasCache, _cachedLoss, out int evals);
+        float loss = BeginStep(x, objective, ref _started, _n, n => { EnsureBuffers(n); return _grad!; }, ref _hasCache, _cachedLoss, out int evals);
 
         float[] g = _grad!;
         if (Stationary(loss, g, _options.GradientTolerance, evals) is { } stop)

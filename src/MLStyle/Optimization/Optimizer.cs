@@ -102,6 +102,20 @@ public abstract class Optimizer
     }
 
     /// <summary>
+    /// Starts a step: checks the arguments (<paramref name="length"/>: the vector length the optimiser started with),
+    /// lets <paramref name="buffers"/> allocate for x's length and name the gradient buffer, marks the run started, and
+    /// returns the loss at <paramref name="x"/> with its gradient in that buffer (<see cref="LossAt"/>).
+    /// </summary>
+    private protected float BeginStep(Span<float> x, Objective objective, ref bool started, int length, Func<int, float[]> buffers,
+        ref bool hasCache, float cachedLoss, out int evaluations)
+    {
+        CheckStep(x, objective, started, length);
+        var gradient = buffers(x.Length);
+        started = true;
+        return LossAt(objective, x, gradient, ref hasCache, cachedLoss, out evaluations);
+    }
+
+    /// <summary>
     /// The result of a step that cannot move from the current point, counting the iteration: the loss or gradient there is
     /// not finite (not converged), or max|g| ≤ <paramref name="tolerance"/> (converged). Null when the step can go on.
     /// </summary>
