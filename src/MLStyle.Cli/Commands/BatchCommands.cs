@@ -105,7 +105,7 @@ public sealed class BatchStylizeCommand : Command<BatchStylizeCommand.Settings>
         options.Validate(styles.Count);
         if (options.Init is not ("content" or "random") && !File.Exists(options.Init))
             throw new MLStyleException($"--init: '{options.Init}' is neither content, random nor an existing image");
-        var load = new ImageLoadOptions { MaxPixels = s.MaxPixels };
+        var load = s.LoadOptions();
         var backbone = s.Backbone();
         var items = BatchCli.Discover(s, [.. styles, options.Init is "content" or "random" ? null : options.Init, OutputPaths.ModelFile(s.Model), backbone.Source]);
         new StyleTransferEngine(backbone).Spec(options); // unknown layers: one clear error before any work
@@ -183,7 +183,7 @@ public sealed class BatchDreamCommand : Command<BatchDreamCommand.Settings>
         if (s.Guide is not null && s.Objective is not null)
             throw new MLStyleException("--objective does not apply to guided dreams (--guide uses the guide-matching objective)");
         s.Options(null).Validate(); // every option, before any file is read
-        var load = new ImageLoadOptions { MaxPixels = s.MaxPixels };
+        var load = s.LoadOptions();
         var backbone = s.Backbone();
         var items = BatchCli.Discover(s, [s.Guide, OutputPaths.ModelFile(s.Model), backbone.Source]);
         var guide = s.Guide is null ? null : ImageIO.Load(s.Guide, load);
@@ -260,7 +260,6 @@ public static class BatchCli
             throw new MLStyleException($"cannot create the output directory '{s.Output}': '{parent}' does not exist");
         if (Directory.Exists(outDir)) CheckWritable(outDir);
         (s.Shard is null ? BatchShard.Whole : BatchShard.Parse(s.Shard, Environment.GetEnvironmentVariable, out _)).CheckLayout(outDir);
-        BatchManifest.CheckPath(outDir, (s.Shard is null ? BatchShard.Whole : BatchShard.Parse(s.Shard, Environment.GetEnvironmentVariable, out _)).ManifestFileName);
         if (s.Report is not null)
         {
             var dir = Path.GetDirectoryName(Path.GetFullPath(s.Report))!;

@@ -145,7 +145,7 @@ public sealed class DreamCommand : Command<DreamCommand.Settings>
         OutputPaths.CheckRun(inputs, [(s.Output, "--output"),
             .. Enumerable.Range(1, Math.Max(0, s.Frames)).Select(f => ((string?)DeepDreamEngine.FramePath(s.FramesDirectory, f), "--frames"))]);
 
-        var load = new ImageLoadOptions { MaxPixels = s.MaxPixels };
+        var load = s.LoadOptions();
         var input = ImageIO.Load(s.Input, load);
         var guide = s.Guide is null ? null : ImageIO.Load(s.Guide, load);
         var options = s.Options(guide);

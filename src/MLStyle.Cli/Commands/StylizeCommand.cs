@@ -55,7 +55,7 @@ public sealed class StylizeCommand : Command<StylizeCommand.Settings>
         string?[] inputs = [s.Content, .. styles, options.Init is "content" or "random" ? null : options.Init, OutputPaths.ModelFile(s.Model)];
         OutputPaths.CheckRun(inputs, (s.Output, "--output"), (s.Plot, "--plot"));
 
-        var load = new ImageLoadOptions { MaxPixels = s.MaxPixels };
+        var load = s.LoadOptions();
         var info = Preflights.ProbeChecked(s.Content, load);
         var backbone = s.Backbone();
         OutputPaths.CheckRun([.. inputs, backbone.Source], (s.Output, "--output"), (s.Plot, "--plot"));

@@ -81,7 +81,7 @@ public static class BatchInputs
         };
         var includes = include is { Count: > 0 } ? include : DefaultIncludes;
         foreach (var glob in includes.Concat(exclude ?? []))
-            if (EscapesRoot(glob)) throw new MLStyleException($"glob '{glob}' leaves the input directory: globs are relative to --input and may not use '..' or absolute paths");
+            if (EscapesRoot(glob)) throw new MLStyleException($"glob '{glob}' leaves the input directory: globs are relative to the input directory and may not use '..' or absolute paths");
 
         var walk = new InputWalk(input, output, followLinks);
         walk.Run();
@@ -119,7 +119,7 @@ public static class BatchInputs
             if (!changed)
             {
                 var g = clashes[0].Select(kv => kv.Key).Order(StringComparer.Ordinal).ToList();
-                throw new MLStyleException($"inputs '{g[0]}' and '{g[1]}' would both be written to '{clashes[0].Key}' (output names ignore case): rename or --exclude one of them");
+                throw new MLStyleException($"inputs '{g[0]}' and '{g[1]}' would both be written to '{clashes[0].Key}' (output names ignore case): rename or exclude one of them");
             }
         }
     }

@@ -69,13 +69,13 @@ internal sealed class InputWalk
                     var target = SafePaths.TargetKindOf(full);
                     if (target == FileKind.Directory)
                     {
-                        if (!_followLinks) SkippedDirectories.Add(new SkippedInput(childRel + "/", "symbolic link to a directory (not followed without --follow-links)"));
+                        if (!_followLinks) SkippedDirectories.Add(new SkippedInput(childRel + "/", "symbolic link to a directory, not followed (links are followed only when asked)"));
                         else if (IsOutput(full)) SkippedDirectories.Add(new SkippedInput(childRel + "/", "symbolic link into the output directory"));
                         else if (!Visit(full)) SkippedDirectories.Add(new SkippedInput(childRel + "/", "symbolic link to a directory already searched (a cycle or a second link)"));
                         else Enter(dir, e.Name, full, childRel, pending);
                         continue;
                     }
-                    string? skip = !_followLinks ? "symbolic link (not followed without --follow-links)"
+                    string? skip = !_followLinks ? "symbolic link, not followed (links are followed only when asked)"
                         : target == FileKind.Missing ? "dangling symbolic link"
                         : target != FileKind.Regular ? "symbolic link to something that is not a regular file (a device, FIFO or socket): not opened"
                         : SafePaths.IsSameOrInside(full, _output) ? "symbolic link into the output directory"
