@@ -6,6 +6,12 @@ using MLStyle.ML;
 
 if (args.Length < 4) { Console.Error.WriteLine("usage: consumer IMAGE… (at least 4)"); return 2; }
 var ml = new MLContext(seed: 0);
+// Ask for CUDA: on a machine without a usable GPU, or with the CPU runtime, this gives one warning and the CPU.
+var warnings = 0;
+ml.Log += (_, e) => { if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning && e.Message.Contains("CUDA")) { warnings++; Console.WriteLine($"warning: {e.Message}"); } };
+var device = ml.UseOnnxDevice("cuda");
+Console.WriteLine($"device: {device}");
+if (!device.IsCuda && warnings != 1) { Console.Error.WriteLine($"error: expected one CUDA warning, got {warnings}"); return 1; }
 var rows = args.Select(p => new ImageRow { Path = Path.GetFullPath(p), Label = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(p)))! }).ToArray();
 var data = ml.Data.LoadFromEnumerable(rows);
 

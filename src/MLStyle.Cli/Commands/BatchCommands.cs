@@ -42,11 +42,11 @@ public sealed class BatchStylizeCommand : Command<BatchStylizeCommand.Settings>
     public sealed class Settings : StyleTransferSettings, IBatchSettings
     {
         [CommandOption("-i|--input <DIR>")]
-        [Description("The directory of content images, searched recursively.")]
+        [Description("Required. The directory of content images, searched recursively.")]
         public string Input { get; init; } = "";
 
         [CommandOption("-o|--output <DIR>")]
-        [Description("Where the outputs go, mirroring the input tree (DIR/sub/a.jpg -> OUT/sub/a.png), with manifest.jsonl.")]
+        [Description("Required. Where the outputs go, mirroring the input tree (DIR/sub/a.jpg -> OUT/sub/a.png), with manifest.jsonl.")]
         public string Output { get; init; } = "";
 
         [CommandOption("--include <GLOB>")]

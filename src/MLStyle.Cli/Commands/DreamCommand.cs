@@ -15,11 +15,11 @@ public sealed class DreamCommand : Command<DreamCommand.Settings>
     public class Settings : BackboneSettings
     {
         [CommandOption("-i|--input <IMAGE>")]
-        [Description("The image to dream on.")]
+        [Description("Required. The image to dream on.")]
         public string Input { get; init; } = "";
 
         [CommandOption("-o|--output <IMAGE>")]
-        [Description("Output image (.png or .jpg), written atomically; with --frames, the last frame.")]
+        [Description("Required. Output image (.png or .jpg), written atomically; with --frames, the last frame.")]
         public string Output { get; init; } = "";
 
         [CommandOption("--size <PIXELS>")]

@@ -12,7 +12,7 @@ namespace MLStyle.Cli.Commands;
 public class StyleTransferSettings : BackboneSettings
 {
     [CommandOption("-s|--style <IMAGES>")]
-    [Description("Style image(s), comma-separated.")]
+    [Description("Required. Style image(s), comma-separated.")]
     public string Style { get; init; } = "";
 
     [CommandOption("--size <PIXELS>")]
@@ -79,10 +79,6 @@ public class StyleTransferSettings : BackboneSettings
     [Description("Style layers with optional weights, e.g. conv1,layer1.1:0.5.")]
     public string? StyleLayers { get; init; }
 
-    [CommandOption("--smoothing <MODE>")]
-    [Description("Activation smoothing before the losses: none or softmax (Wang et al. 2021). Default: the backbone's.")]
-    public string? Smoothing { get; init; }
-
     [CommandOption("--tolerance <T>")]
     [Description("Stop a scale early when the loss changes by less than T for 5 iterations (default 1e-5; 0: never).")]
     public string Tolerance { get; init; } = "1e-5";
@@ -133,13 +129,6 @@ public class StyleTransferSettings : BackboneSettings
         Scales = Scales is null ? null : Ints(Scales, "--scales"),
         ContentLayers = ContentLayers is null ? null : WeightedLayer.ParseList(ContentLayers),
         StyleLayers = StyleLayers is null ? null : WeightedLayer.ParseList(StyleLayers),
-        Smoothing = Smoothing?.ToLowerInvariant() switch
-        {
-            null => null,
-            "none" => ActivationSmoothing.None,
-            "softmax" or "swag" => ActivationSmoothing.Softmax,
-            _ => throw new MLStyleException($"invalid --smoothing '{Smoothing}': use none or softmax"),
-        },
         Tolerance = Float(Tolerance, "--tolerance")!.Value,
     };
 }

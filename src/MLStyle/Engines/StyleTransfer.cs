@@ -153,7 +153,7 @@ public sealed class StyleTransferEngine
         ImageTensor? current = null;
         LossRecord? initial = null, last = null;
         bool diverged = false;
-        string stop = "iterations";
+        string stop = scales.Count == 1 ? $"ran all {options.Iterations} iterations" : $"ran all {options.Iterations} iterations of each of {scales.Count} scales";
         int globalIter = 0;
         long totalWork = scales.Sum(s => (long)s * s) * Math.Max(1, options.Iterations);
         long doneWork = 0;
