@@ -150,6 +150,7 @@ public sealed class BatchDreamCommand : Command<BatchDreamCommand.Settings>
         public override ValidationResult Validate()
         {
             if (Frames > 0) return ValidationResult.Error("--frames is not available in batches: dream the images one by one");
+            if (DryRun || MaxMemory is not null) return ValidationResult.Error("--dry-run and --max-memory are not available in batch dream: check one image with mlstyle dream --dry-run");
             return BatchCli.Validate(this) ?? base.Validate();
         }
     }

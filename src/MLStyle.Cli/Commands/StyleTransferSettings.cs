@@ -9,7 +9,7 @@ using Spectre.Console.Cli;
 namespace MLStyle.Cli.Commands;
 
 /// <summary>The style-transfer options shared by <c>mlstyle stylize</c> and <c>mlstyle batch stylize</c>.</summary>
-public class StyleTransferSettings : BackboneSettings
+public class StyleTransferSettings : PreflightSettings
 {
     [CommandOption("-s|--style <IMAGES>")]
     [Description("Required. Style image(s), comma-separated.")]
@@ -83,16 +83,6 @@ public class StyleTransferSettings : BackboneSettings
     [Description("Stop a scale early when the loss changes by less than T for 5 iterations (default 1e-5; 0: never).")]
     public string Tolerance { get; init; } = "1e-5";
 
-    [CommandOption("--dry-run")]
-    [Description("Print the pre-flight estimate (peak memory, time) and exit without running.")]
-    public bool DryRun { get; init; }
-
-    [CommandOption("--max-memory <SIZE>")]
-    [Description("Memory the run may use, e.g. 8GiB (default: the machine's). Above it: a shorter L-BFGS history, then Adam, else refuse.")]
-    public string? MaxMemory { get; init; }
-
-    /// <summary>The memory limit: --max-memory, or the machine's available memory.</summary>
-    public long MemoryLimit() => MaxMemory is null ? Preflight.AvailableMemoryBytes() : Preflight.ParseBytes(MaxMemory);
 
     /// <summary>The style image paths.</summary>
     public IReadOnlyList<string> StylePaths() => Style.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
