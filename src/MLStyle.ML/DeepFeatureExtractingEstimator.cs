@@ -65,6 +65,7 @@ public sealed class DeepFeatureExtractingEstimator : IEstimator<TransformerChain
     {
         ArgumentNullException.ThrowIfNull(input);
         var size = ImageSize.Resolve(input.Schema, _inputColumn, _options.ImageWidth, _options.ImageHeight);
+        SchemaChecks.PixelScale(input, _inputColumn);
         var (onnx, outputs) = BuildModel(size);
         return OnnxChain.Fit(OnnxChain.Pipeline(_catalog, onnx, new[] { _inputColumn }, outputs), input);
     }
