@@ -14,7 +14,8 @@ namespace MLStyle.ML;
 /// <c>CustomMapping</c> and <c>MapValue</c> to the label's key values), and saves as that chain: <c>mlContext.Model.Load</c> returns
 /// a <see cref="TransformerChain{TLastTransformer}"/> that predicts the same, but no longer offers <see cref="ExportOnnx(string)"/>.
 /// <para>It is ML.NET's <see cref="ISingleFeaturePredictionTransformer{TModel}"/>, so
-/// <c>mlContext.MulticlassClassification.PermutationFeatureImportance</c> works on it (and on a chain ending with it).</para>
+/// <c>mlContext.MulticlassClassification.PermutationFeatureImportance(transformer, data)</c> works on it (for a pipeline, pass
+/// its <c>LastTransformer</c>: the overload taking a whole model looks for an interface internal to ML.NET).</para>
 /// </remarks>
 public sealed class DenseNetworkTransformer : ISingleFeaturePredictionTransformer<DenseNetworkModelParameters>, IDisposable
 {

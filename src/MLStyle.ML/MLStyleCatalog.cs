@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using MLStyle.ML.Internal;
 
 namespace MLStyle.ML;
 

@@ -60,7 +60,7 @@ public class DenseNetworkTests
         var validAccuracy = ml.MulticlassClassification.Evaluate(network.Transform(valid)).MicroAccuracy;
         Assert.Equal(validAccuracy, epochs[network.BestEpoch - 1].ValidationAccuracy!.Value, 2);
 
-        // ISingleFeaturePredictionTransformer: PFI on the transformer, and on a whole pipeline.
+        // ISingleFeaturePredictionTransformer<TModel>: PFI works on the transformer.
         Assert.Equal("Features", network.FeatureColumnName);
         Assert.Equal(new VectorDataViewType(NumberDataViewType.Single, 3), network.FeatureColumnType);
         Assert.Equal(new[] { 3, 32, 3 }, network.Model.LayerSizes);
@@ -71,9 +71,10 @@ public class DenseNetworkTests
         Assert.True(Drop(0) > 0.2 && Drop(1) > 0.2, $"ring features: {Drop(0)}, {Drop(1)}");
         Assert.True(Drop(2) < 0.1, $"noise feature: {Drop(2)}");
 
+        // In a pipeline: PFI on its last transformer, with the rows as that transformer sees them.
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label").Append(trainer).Fit(ml.Data.LoadFromEnumerable(NoisyRings(300, 4)));
-        var byName = ml.MulticlassClassification.PermutationFeatureImportance(pipeline, ml.Data.LoadFromEnumerable(NoisyRings(150, 5)));
-        Assert.Equal(3, byName.Count);
+        var keyed = toKey.Transform(ml.Data.LoadFromEnumerable(NoisyRings(150, 5)));
+        Assert.Equal(3, ml.MulticlassClassification.PermutationFeatureImportance(pipeline.LastTransformer, keyed).Length);
     }
 
     [Fact]
