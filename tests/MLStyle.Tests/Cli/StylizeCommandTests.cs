@@ -103,5 +103,7 @@ public class StylizeCommandTests
         Assert.True(exit == 0, stderr);
         Assert.Contains("layer3.1", stdout);
         Assert.Contains("resnet18", stdout);
+        Assert.DoesNotContain("SWAG", stdout);      // softmax smoothing gave colour noise: no longer offered or praised
+        Assert.DoesNotContain("smoothing", stdout);
     }
 }
