@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Globalization;
 using MLStyle.Backbones;
 using MLStyle.Engines;
+using MLStyle.Imaging;
 using MLStyle.Runtime;
 using Spectre.Console.Cli;
 
@@ -37,6 +38,9 @@ public class BackboneSettings : CommandSettings
     [CommandOption("--max-pixels <N>")]
     [Description("Refuse input images with more pixels than this, checked from the header (default 50000000).")]
     public long MaxPixels { get; init; } = Imaging.ImageLoadOptions.DefaultMaxPixels;
+
+    /// <summary>How images are loaded: the --max-pixels limit, named as the option that raises it.</summary>
+    public ImageLoadOptions LoadOptions() => new() { MaxPixels = MaxPixels, MaxPixelsName = "--max-pixels" };
 
     /// <summary>The session settings these options describe.</summary>
     public SessionSettings Session() => new() { Device = ExecutionDevice.Parse(Device), Threads = Threads };
@@ -90,5 +94,5 @@ public class PreflightSettings : BackboneSettings
     public string? MaxMemory { get; init; }
 
     /// <summary>The memory limit: --max-memory, or the machine's available memory.</summary>
-    public long MemoryLimit() => MaxMemory is null ? Preflight.AvailableMemoryBytes() : Preflight.ParseBytes(MaxMemory);
+    public long MemoryLimit() => MaxMemory is null ? Preflight.AvailableMemoryBytes() : ByteSizes.Parse(MaxMemory);
 }

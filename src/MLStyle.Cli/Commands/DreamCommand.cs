@@ -141,7 +141,7 @@ public sealed class DreamCommand : Command<DreamCommand.Settings>
             if (!Directory.Exists(Path.GetDirectoryName(dir))) throw new MLStyleException($"the parent of --frames-dir '{s.FramesDirectory}' does not exist");
         }
 
-        var load = new ImageLoadOptions { MaxPixels = s.MaxPixels };
+        var load = s.LoadOptions();
         var info = Preflights.ProbeChecked(s.Input, load);
         var planned = s.Options(null);
         var backbone = s.Backbone();

@@ -94,6 +94,13 @@ public class StyleTransferSettings : PreflightSettings
         return base.Validate();
     }
 
+    static IReadOnlyList<float> Blend(string text, int styleCount)
+    {
+        var blend = Floats(text, "--style-blend");
+        if (blend.Count != styleCount) throw new MLStyleException($"--style-blend has {blend.Count} weights for {styleCount} style images");
+        return blend;
+    }
+
     /// <summary>The engine options these settings describe.</summary>
     public StyleTransferOptions Options(int styleCount) => new()
     {
@@ -111,7 +118,7 @@ public class StyleTransferSettings : PreflightSettings
         ContentWeight = Float(ContentWeight, "--content-weight"),
         StyleWeight = Float(StyleWeight, "--style-weight"),
         TvWeight = Float(TvWeight, "--tv-weight"),
-        StyleBlend = StyleBlend is null ? null : Floats(StyleBlend, "--style-blend"),
+        StyleBlend = StyleBlend is null ? null : Blend(StyleBlend, styleCount),
         StyleScale = Float(StyleScale, "--style-scale")!.Value,
         Init = Init,
         Seed = Seed,

@@ -7,7 +7,7 @@ namespace MLStyle.Backbones;
 /// Any ONNX CNN with one image input <c>[N, 3, H, W]</c> that expects RGB normalised with the ImageNet mean and standard
 /// deviation. Layers are addressed by their raw tensor names (every Conv, Relu and pooling output is listed).
 /// </summary>
-public static class GenericCnn
+internal static class GenericCnn
 {
     /// <summary>Prepares a generic CNN.</summary>
     public static Backbone Create(ModelProto m, string name, string source)
@@ -30,10 +30,6 @@ public static class GenericCnn
             .Select(n => BackboneFactory.MakeLayer(probe, n.Output[0], n.Output[0]))
             .ToList();
         if (layers.Count == 0) throw new ModelException($"'{source}' has no 4-D feature layers");
-        var defaults = new StyleDefaults(
-            new[] { (layers[layers.Count * 2 / 3].Name, 1f) },
-            Enumerable.Range(0, 4).Select(i => (layers[Math.Min(layers.Count - 1, i * layers.Count / 5)].Name, 1f)).Distinct().ToArray(),
-            1f, 1e3f, 1e-3f, ActivationSmoothing.None);
-        return new Backbone(name, m, layers, defaults, "ONNX CNN (user-supplied); layers by tensor name.", source);
+        return new Backbone(name, BackboneKind.Generic, m, layers, "ONNX CNN (user-supplied); layers by tensor name.", source);
     }
 }

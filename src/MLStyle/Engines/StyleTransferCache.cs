@@ -12,7 +12,7 @@ namespace MLStyle.Engines;
 /// of the same size reuse it; a new size replaces it, so memory stays that of one image). Everything is rebuilt when the
 /// objective changes. Not thread-safe: one cache per worker.
 /// </summary>
-public sealed class StyleTransferCache : IDisposable
+internal sealed class StyleTransferCache : IDisposable
 {
     string? _specKey;
     StyleObjectiveSpec? _spec;
@@ -29,7 +29,7 @@ public sealed class StyleTransferCache : IDisposable
     internal void Prepare(StyleObjectiveSpec spec, SessionSettings settings)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var key = Key(spec);
+        var key = spec.Key;
         if (key == _specKey && Equals(settings, _settings)) return;
         Clear();
         (_specKey, _spec, _settings) = (key, spec, settings);
@@ -55,10 +55,6 @@ public sealed class StyleTransferCache : IDisposable
         LossSessionsBuilt++;
         return session;
     }
-
-    static string Key(StyleObjectiveSpec s) =>
-        $"{s.Backbone.Hash}|{string.Join(",", s.ContentLayers.Select(l => $"{l.Layer}:{l.Weight}"))}|{string.Join(",", s.StyleLayers.Select(l => $"{l.Layer}:{l.Weight}"))}" +
-        $"|{s.ContentWeight}|{s.StyleWeight}|{s.TvWeight}|{s.Smoothing}";
 
     void Clear()
     {

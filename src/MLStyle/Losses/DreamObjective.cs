@@ -42,7 +42,7 @@ public sealed record DreamObjectiveSpec(
             if (!(l.Weight >= 0) || float.IsInfinity(l.Weight)) throw new MLStyleException($"invalid weight {l.Weight} of layer '{l.Layer}': must be finite and non-negative");
             if (Channels is null) continue;
             long c = info.Channels;
-            if (c <= 0) throw new MLStyleException($"layer '{l.Layer}' has an unknown channel count, so --channels cannot be applied to it");
+            if (c <= 0) throw new MLStyleException($"layer '{l.Layer}' has an unknown channel count, so channels cannot be chosen in it");
             foreach (var ch in Channels)
                 if (ch < 0 || ch >= c) throw new MLStyleException($"channel {ch} is out of range for layer '{l.Layer}', which has {c} channels (0–{c - 1})");
         }
@@ -71,8 +71,8 @@ public static class DreamDefaults
     /// </summary>
     public static IReadOnlyList<WeightedLayer> Layers(Backbone backbone)
     {
-        if (backbone.Name == "resnet18") return new[] { new WeightedLayer("layer3.0", 1f), new WeightedLayer("layer3.1", 1f) };
-        if (backbone.Layers.Any(l => l.Name == "relu4_2")) return new[] { new WeightedLayer("relu4_2", 1f) };
+        if (backbone.Kind == BackboneKind.ResNet18) return new[] { new WeightedLayer("layer3.0", 1f), new WeightedLayer("layer3.1", 1f) };
+        if (backbone.Kind == BackboneKind.Vgg) return new[] { new WeightedLayer("relu4_2", 1f) };
         var deep = backbone.Layers.Where(l => l.Channels > 0).ToList();
         if (deep.Count == 0) throw new ModelException($"backbone '{backbone.Name}' has no feature layers to dream with");
         return new[] { new WeightedLayer(deep[Math.Min(deep.Count - 1, deep.Count * 2 / 3)].Name, 1f) };
