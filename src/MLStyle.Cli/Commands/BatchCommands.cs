@@ -49,11 +49,11 @@ public sealed class BatchStylizeCommand : Command<BatchStylizeCommand.Settings>
     public sealed class Settings : StyleTransferSettings, IBatchSettings
     {
         [CommandOption("-i|--input <DIR>")]
-        [Description("The directory of content images, searched recursively.")]
+        [Description("Required. The directory of content images, searched recursively.")]
         public string Input { get; init; } = "";
 
         [CommandOption("-o|--output <DIR>")]
-        [Description("Where the outputs go, mirroring the input tree (DIR/sub/a.jpg -> OUT/sub/a.png), with manifest.jsonl.")]
+        [Description("Required. Where the outputs go, mirroring the input tree (DIR/sub/a.jpg -> OUT/sub/a.png), with manifest.jsonl.")]
         public string Output { get; init; } = "";
 
         [CommandOption("--include <GLOB>")]
@@ -173,6 +173,7 @@ public sealed class BatchDreamCommand : Command<BatchDreamCommand.Settings>
         public override ValidationResult Validate()
         {
             if (Frames > 0) return ValidationResult.Error("--frames is not available in batches: dream the images one by one");
+            if (DryRun || MaxMemory is not null) return ValidationResult.Error("--dry-run and --max-memory are not available in batch dream: check one image with mlstyle dream --dry-run");
             return BatchCli.Validate(this) ?? base.Validate();
         }
     }

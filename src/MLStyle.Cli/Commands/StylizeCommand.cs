@@ -16,11 +16,11 @@ public sealed class StylizeCommand : Command<StylizeCommand.Settings>
     public sealed class Settings : StyleTransferSettings
     {
         [CommandOption("-c|--content <IMAGE>")]
-        [Description("The content photo.")]
+        [Description("Required. The content photo.")]
         public string Content { get; init; } = "";
 
         [CommandOption("-o|--output <IMAGE>")]
-        [Description("Output image (.png or .jpg), written atomically.")]
+        [Description("Required. Output image (.png or .jpg), written atomically.")]
         public string Output { get; init; } = "";
 
         [CommandOption("--save-every <N>")]
@@ -102,7 +102,7 @@ public sealed class StylizeCommand : Command<StylizeCommand.Settings>
         Console.WriteLine($"wrote {s.Output}: {result.Image.Width}x{result.Image.Height} in {result.Elapsed.TotalSeconds:F1} s, " +
                           $"{result.Iterations} iterations ({itps:F2} it/s), peak memory {MLStyle.Cli.Output.Bytes(result.PeakMemoryBytes)}; " +
                           $"content {result.Initial.Content:G3} -> {result.Final.Content:G3}, style {result.Initial.Style:G3} -> {result.Final.Style:G3}, " +
-                          $"tv {result.Final.Tv:G3}; {result.StopReason}");
+                          $"tv {result.Final.Tv:G3}; stopped: {result.StopReason}");
         if (result.Diverged)
         {
             MLStyle.Cli.Output.Error($"optimisation diverged: {result.StopReason}");

@@ -64,6 +64,10 @@ public sealed record ManifestEntry
     /// <summary>Iterations run.</summary>
     public int? Iterations { get; init; }
 
+    /// <summary>Each loss term per iteration (<see cref="ImageJobResult.LossCurves"/>), kept so that a resumed batch's
+    /// report still plots the images done by an earlier run.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<double>>? LossCurves { get; init; }
+
     /// <summary>Wall time of the image in seconds (hashing, loading, processing, saving).</summary>
     public double? Seconds { get; init; }
 

@@ -280,7 +280,7 @@ public sealed class BatchRunner
         {
             Input = rel, Output = outRel, InputSha256 = sha, OptionsHash = OptionsHash, Status = status, Error = error,
             Kind = _job.Kind, Options = (JsonObject)_job.Options.DeepClone(), Seed = _job.Seed, Model = _job.ModelName, ModelHash = _job.ModelHash,
-            Losses = r?.Losses, Iterations = r?.Iterations, Seconds = Math.Round(sw.Elapsed.TotalSeconds, 3),
+            Losses = r?.Losses, Iterations = r?.Iterations, LossCurves = r?.LossCurves, Seconds = Math.Round(sw.Elapsed.TotalSeconds, 3),
             PeakMemoryBytes = r is { PeakMemoryBytes: > 0 } ? r.PeakMemoryBytes : System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64, Finished = DateTimeOffset.UtcNow,
         };
         BatchItemOutcome Failed(string error, ImageJobResult? r = null)
@@ -296,7 +296,7 @@ public sealed class BatchRunner
             if (_options.Resume && manifest.Latest(rel) is { Status: ManifestStatus.Ok or ManifestStatus.Skipped } last
                 && last.InputSha256 == sha && last.OptionsHash == OptionsHash && OutputIntact(item.OutputPath, last.OutputSha256))
             {
-                var e = Entry(ManifestStatus.Skipped, null, null) with { Losses = last.Losses, Iterations = last.Iterations, OutputSha256 = last.OutputSha256 };
+                var e = Entry(ManifestStatus.Skipped, null, null) with { Losses = last.Losses, Iterations = last.Iterations, OutputSha256 = last.OutputSha256, LossCurves = last.LossCurves };
                 manifest.Append(e);
                 return new BatchItemOutcome(item, e, null, ThumbnailOfFile(item.InputPath), ThumbnailOfFile(item.OutputPath));
             }

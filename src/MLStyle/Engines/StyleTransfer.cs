@@ -157,7 +157,7 @@ public sealed class StyleTransferEngine(Backbone backbone, SessionSettings? sett
         ImageTensor? current = null;
         LossRecord? initial = null, last = null;
         bool diverged = false;
-        string stop = "iterations";
+        string stop = scales.Count == 1 ? $"ran all {options.Iterations} iterations" : $"ran all {options.Iterations} iterations of each of {scales.Count} scales";
         bool stalled = false;
         var fallbacks = new List<string>();
         int globalIter = 0;
