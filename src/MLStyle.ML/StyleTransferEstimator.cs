@@ -6,6 +6,7 @@ using MLStyle.Imaging;
 using MLStyle.Losses;
 using MLStyle.ML.Internal;
 using MLStyle.Onnx;
+using MLStyle.Optimization;
 using MLStyle.Runtime;
 
 namespace MLStyle.ML;
@@ -86,7 +87,9 @@ public sealed class StyleTransferEstimator : IEstimator<TransformerChain<ITransf
             if (Iterations is < 1 or > 100_000) throw new ArgumentOutOfRangeException(nameof(Iterations), $"Iterations {Iterations} must be between 1 and 100000");
             if (!(LearningRate > 0) || !float.IsFinite(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), $"LearningRate {LearningRate} must be positive");
             if (!(StyleScale > 0 && StyleScale <= 8)) throw new ArgumentOutOfRangeException(nameof(StyleScale), $"StyleScale {StyleScale} must be in (0, 8]");
-            if (StyleBlend is { } blend && (blend.Count != StyleImages.Count || blend.Any(w => !(w >= 0) || float.IsInfinity(w)) || blend.Sum() <= 0))
+            foreach (var (name, w) in new[] { (nameof(ContentWeight), ContentWeight), (nameof(StyleWeight), StyleWeight), (nameof(TvWeight), TvWeight) })
+                if (w is { } v && (!(v >= 0) || float.IsInfinity(v))) throw new ArgumentOutOfRangeException(name, $"{name} {v} must be finite and non-negative");
+                        if (StyleBlend is { } blend && (blend.Count != StyleImages.Count || blend.Any(w => !(w >= 0) || float.IsInfinity(w)) || blend.Sum() <= 0))
                 throw new ArgumentException($"StyleBlend needs {StyleImages.Count} non-negative weights with a positive sum");
         }
     }
@@ -136,10 +139,11 @@ public sealed class StyleTransferEstimator : IEstimator<TransformerChain<ITransf
         var (x, m, v) = (loop.Carried[0], loop.Carried[1], loop.Carried[2]);
         var loss = StyleObjective.AddLoss(b, spec, x, contentTargets, gramTargets, trunks, "step/").Loss;
         var grad = Differentiator.AddGradients(b, loss, null, new[] { x })[x];
-        var (x2, m2, v2) = GraphOps.AdamStep(b, loop.Iteration, x, grad, m, v, o.LearningRate);
+        var (step, m2, v2) = new AdamRule(o.LearningRate).Emit(b, loop.Iteration, o.Iterations, x, grad, m, v);
+        var x2 = GraphOps.Clip(b, step); // projected onto 0–255
         var outs = loop.End(o.Iterations, new[] { content, zeros, zeros }, new[] { x2, m2, v2 }, new[] { loss }, "style_transfer");
 
-        var result = o.PreserveColors ? GraphOps.PreserveColors(b, outs[0], content) : GraphOps.Clip(b, outs[0]);
+        var result = o.PreserveColors ? ColorTransfer.AddPreserveColors(b, outs[0], content) : GraphOps.Clip(b, outs[0]);
         size.AddPixelOutput(b, result, outputTensor);
         b.AddOutput(b.Identity(outs[3], LossesOutput), TensorInfo.Float(o.Iterations));
         GraphTransforms.RemoveUnusedInitializers(b.Model);

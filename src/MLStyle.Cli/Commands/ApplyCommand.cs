@@ -65,9 +65,8 @@ public sealed class ApplyCommand : Command<ApplyCommand.Settings>
         var options = s.Options();
         options.Validate();
         OutputPaths.CheckWritable(s.Output, imageOutput: true);
-        if (Path.GetFullPath(s.Output) == Path.GetFullPath(s.Input) || Path.GetFullPath(s.Output) == Path.GetFullPath(s.Model))
-            throw new MLStyleException("--output would overwrite an input of the run");
-        var load = new ImageLoadOptions { MaxPixels = s.MaxPixels };
+        OutputPaths.CheckRun([s.Input, s.Model], (s.Output, "--output"));
+        var load = s.LoadOptions();
         var image = ImageIO.Load(s.Input, load);
         var sw = Stopwatch.StartNew();
         using var stylizer = StylizerSession.Open(s.Model, s.Session());
@@ -120,6 +119,10 @@ public sealed class BatchApplyCommand : Command<BatchApplyCommand.Settings>
         [Description("Redo every image, even those an earlier run finished (default: resume).")]
         public bool Force { get; init; }
 
+        [CommandOption("--follow-links")]
+        [Description("Follow symbolic links under --input (default: they are skipped and reported); never into --output, never in cycles.")]
+        public bool FollowLinks { get; init; }
+
         [CommandOption("--shard <K/N>")]
         [Description(BatchCli.ShardDescription)]
         public string? Shard { get; init; }
@@ -138,12 +141,12 @@ public sealed class BatchApplyCommand : Command<BatchApplyCommand.Settings>
     {
         var options = s.Options();
         options.Validate();
-        var items = BatchCli.Discover(s);
+        var items = BatchCli.Discover(s, [s.Model]);
         var model = OnnxModels.Load(s.Model);
         var job = new StylizerJob(model, Path.GetFileName(s.Model), ContentHash.OfFile(s.Model), options);
         Cli.Output.Info($"batch apply: {items.Count} images from {s.Input} with {Path.GetFileName(s.Model)} " +
                         $"({(options.Size is { } size ? $"{size} px" : "input sizes")}, {s.Workers} worker{(s.Workers == 1 ? "" : "s")} x " +
                         $"{BatchRunner.ThreadsPerWorker(s.Threads, s.Workers)} threads)");
-        return BatchCli.Run(job, items, s, s.Session(), new ImageLoadOptions { MaxPixels = s.MaxPixels }, cancel);
+        return BatchCli.Run(job, items, s, s.Session(), s.LoadOptions(), cancel);
     }
 }

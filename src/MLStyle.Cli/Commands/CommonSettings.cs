@@ -1,6 +1,8 @@
 using System.ComponentModel;
 using System.Globalization;
 using MLStyle.Backbones;
+using MLStyle.Engines;
+using MLStyle.Imaging;
 using MLStyle.Losses;
 using MLStyle.Runtime;
 using Spectre.Console.Cli;
@@ -22,13 +24,17 @@ public class RuntimeSettings : CommandSettings
     [Description("Refuse input images with more pixels than this, checked from the header (default 50000000).")]
     public long MaxPixels { get; init; } = Imaging.ImageLoadOptions.DefaultMaxPixels;
 
+    /// <summary>How images are loaded: the --max-pixels limit, named as the option that raises it.</summary>
+    public ImageLoadOptions LoadOptions() => new() { MaxPixels = MaxPixels, MaxPixelsName = "--max-pixels" };
+
     /// <summary>The session settings these options describe.</summary>
     public SessionSettings Session() => new() { Device = ExecutionDevice.Parse(Device), Threads = Threads };
 
     /// <inheritdoc />
     public override Spectre.Console.ValidationResult Validate()
     {
-        if (Threads < 0) return Spectre.Console.ValidationResult.Error($"invalid --threads {Threads}: must be 0 or more");
+        if (Threads < 0 || Threads > MLStyle.Runtime.SessionSettings.MaxThreads)
+            return Spectre.Console.ValidationResult.Error($"invalid --threads {Threads}: must be 0 (one per core) to {MLStyle.Runtime.SessionSettings.MaxThreads}");
         if (MaxPixels <= 0) return Spectre.Console.ValidationResult.Error($"invalid --max-pixels {MaxPixels}");
         return base.Validate();
     }
@@ -123,4 +129,19 @@ public class ObjectiveSettings : BackboneSettings
         "softmax" or "swag" => ActivationSmoothing.Softmax,
         _ => throw new MLStyleException($"invalid --smoothing '{Smoothing}': use none or softmax"),
     };
+}
+
+/// <summary>Options of the commands that estimate their memory and time before they run (stylize, dream, batch stylize).</summary>
+public class PreflightSettings : BackboneSettings
+{
+    [CommandOption("--dry-run")]
+    [Description("Print the pre-flight estimate (peak memory, time) and exit without running.")]
+    public bool DryRun { get; init; }
+
+    [CommandOption("--max-memory <SIZE>")]
+    [Description("Memory the run may use, e.g. 8GiB (default: the machine's). Above it, stylize falls back to a shorter L-BFGS history, then Adam; what still does not fit is refused (exit 5).")]
+    public string? MaxMemory { get; init; }
+
+    /// <summary>The memory limit: --max-memory, or the machine's available memory.</summary>
+    public long MemoryLimit() => MaxMemory is null ? Preflight.AvailableMemoryBytes() : ByteSizes.Parse(MaxMemory);
 }

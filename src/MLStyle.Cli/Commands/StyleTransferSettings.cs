@@ -9,10 +9,10 @@ using Spectre.Console.Cli;
 namespace MLStyle.Cli.Commands;
 
 /// <summary>The style-transfer options shared by <c>mlstyle stylize</c> and <c>mlstyle batch stylize</c>.</summary>
-public class StyleTransferSettings : ObjectiveSettings
+public class StyleTransferSettings : PreflightSettings
 {
     [CommandOption("-s|--style <IMAGES>")]
-    [Description("Style image(s), comma-separated.")]
+    [Description("Required. Style image(s), comma-separated.")]
     public string Style { get; init; } = "";
 
     [CommandOption("--size <PIXELS>")]
@@ -39,6 +39,18 @@ public class StyleTransferSettings : ObjectiveSettings
     [Description("L-BFGS line search: none (default, one evaluation per iteration) or strong-wolfe.")]
     public string LineSearch { get; init; } = "none";
 
+    [CommandOption("--content-weight <W>")]
+    [Description("Content loss weight (default: the backbone's).")]
+    public string? ContentWeight { get; init; }
+
+    [CommandOption("--style-weight <W>")]
+    [Description("Style loss weight (default: the backbone's).")]
+    public string? StyleWeight { get; init; }
+
+    [CommandOption("--tv-weight <W>")]
+    [Description("Total-variation weight (default: the backbone's).")]
+    public string? TvWeight { get; init; }
+
     [CommandOption("--style-blend <WEIGHTS>")]
     [Description("Blend weights of the style images, e.g. 0.7,0.3 (default equal).")]
     public string? StyleBlend { get; init; }
@@ -59,20 +71,18 @@ public class StyleTransferSettings : ObjectiveSettings
     [Description("Coarse-to-fine long sides, e.g. 256,512 (overrides --size).")]
     public string? Scales { get; init; }
 
+    [CommandOption("--content-layers <LAYERS>")]
+    [Description("Content layers with optional weights, e.g. layer2.1 or relu4_2:1.")]
+    public string? ContentLayers { get; init; }
+
+    [CommandOption("--style-layers <LAYERS>")]
+    [Description("Style layers with optional weights, e.g. conv1,layer1.1:0.5.")]
+    public string? StyleLayers { get; init; }
+
     [CommandOption("--tolerance <T>")]
     [Description("Stop a scale early when the loss changes by less than T for 5 iterations (default 1e-5; 0: never).")]
     public string Tolerance { get; init; } = "1e-5";
 
-    [CommandOption("--dry-run")]
-    [Description("Print the pre-flight estimate (peak memory, time) and exit without running.")]
-    public bool DryRun { get; init; }
-
-    [CommandOption("--max-memory <SIZE>")]
-    [Description("Memory the run may use, e.g. 8GiB (default: the machine's). Above it: a shorter L-BFGS history, then Adam, else refuse.")]
-    public string? MaxMemory { get; init; }
-
-    /// <summary>The memory limit: --max-memory, or the machine's available memory.</summary>
-    public long MemoryLimit() => MaxMemory is null ? Preflight.AvailableMemoryBytes() : Preflight.ParseBytes(MaxMemory);
 
     /// <summary>The style image paths.</summary>
     public IReadOnlyList<string> StylePaths() => Style.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -82,6 +92,13 @@ public class StyleTransferSettings : ObjectiveSettings
     {
         if (string.IsNullOrWhiteSpace(Style)) return ValidationResult.Error("--style is required");
         return base.Validate();
+    }
+
+    static IReadOnlyList<float> Blend(string text, int styleCount)
+    {
+        var blend = Floats(text, "--style-blend");
+        if (blend.Count != styleCount) throw new MLStyleException($"--style-blend has {blend.Count} weights for {styleCount} style images");
+        return blend;
     }
 
     /// <summary>The engine options these settings describe.</summary>
@@ -101,15 +118,14 @@ public class StyleTransferSettings : ObjectiveSettings
         ContentWeight = Float(ContentWeight, "--content-weight"),
         StyleWeight = Float(StyleWeight, "--style-weight"),
         TvWeight = Float(TvWeight, "--tv-weight"),
-        StyleBlend = StyleBlend is null ? null : Floats(StyleBlend, "--style-blend"),
+        StyleBlend = StyleBlend is null ? null : Blend(StyleBlend, styleCount),
         StyleScale = Float(StyleScale, "--style-scale")!.Value,
         Init = Init,
         Seed = Seed,
         PreserveColors = PreserveColors,
         Scales = Scales is null ? null : Ints(Scales, "--scales"),
-        ContentLayers = ContentLayerList(),
-        StyleLayers = StyleLayerList(),
-        Smoothing = SmoothingMode(),
+        ContentLayers = ContentLayers is null ? null : WeightedLayer.ParseList(ContentLayers),
+        StyleLayers = StyleLayers is null ? null : WeightedLayer.ParseList(StyleLayers),
         Tolerance = Float(Tolerance, "--tolerance")!.Value,
     };
 }

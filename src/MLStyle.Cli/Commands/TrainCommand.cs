@@ -128,12 +128,10 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         if (s.Plot is not null) OutputPaths.CheckWritable(s.Plot, imageOutput: false);
         var checkpointPath = s.Output + ".ckpt";
         if (s.Resume && !File.Exists(checkpointPath)) throw new MLStyleException($"--resume: no checkpoint '{checkpointPath}'");
-        var load = new ImageLoadOptions { MaxPixels = s.MaxPixels };
+        var load = s.LoadOptions();
         var style = ImageIO.Load(s.Style, load);
         var preview = s.Preview is null ? null : ImageIO.ResizeToLongSide(ImageIO.Load(s.Preview, load), s.PreviewSize);
-        var inputs = new[] { s.Style, s.Preview }.Where(p => p is not null).Select(p => Path.GetFullPath(p!));
-        if (inputs.Contains(Path.GetFullPath(s.Output)) || inputs.Contains(Path.GetFullPath(checkpointPath)))
-            throw new MLStyleException("--output would overwrite an input of the run");
+        OutputPaths.CheckRun([s.Style, s.Preview, OutputPaths.ModelFile(s.Model)], (s.Output, "--output"), (s.Resume ? null : checkpointPath, "--output"), (s.Plot, "--plot"));
         var dirs = s.Content.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var exclude = s.Exclude?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? Array.Empty<string>();
         var photos = TrainingPhotos.Load(dirs, options.CropSize, exclude, s.MaxPixels);

@@ -9,8 +9,8 @@ namespace MLStyle.Engines;
 /// <summary>Options of DeepDream. The defaults follow Google's original notebook where it applies.</summary>
 public sealed record DeepDreamOptions
 {
-    /// <summary>Octaves below this short side (in pixels) are skipped.</summary>
-    public const int MinOctaveSide = 32;
+    /// <summary>Octaves below this short side (in pixels) are skipped (<see cref="DreamSchedule.MinOctaveSide"/>).</summary>
+    public const int MinOctaveSide = DreamSchedule.MinOctaveSide;
 
     /// <summary>Layers to excite, with weights (default: <see cref="DreamDefaults.Layers"/>; ResNet18: layer3.0 and layer3.1).</summary>
     public IReadOnlyList<WeightedLayer>? Layers { get; init; }
@@ -81,23 +81,13 @@ public sealed record DeepDreamOptions
         if (Frames < 0 || Frames > 100000) throw new MLStyleException($"invalid frames {Frames}: must be between 0 and 100000");
         if (!(Zoom >= 0f && Zoom < 0.5f)) throw new MLStyleException($"invalid zoom {Zoom}: must be at least 0 and below 0.5");
         if (Frames > 0 && string.IsNullOrWhiteSpace(FramesDirectory)) throw new MLStyleException("frames need a frames directory");
-        if (Size is { } s && (s < 16 || s > 65536)) throw new MLStyleException($"invalid size {s}: must be between 16 and 65536 pixels");
+        if (Size is { } s && (s < 16 || s > 16384)) throw new MLStyleException($"invalid size {s}: must be between 16 and 16384 pixels");
         if (Channels is { Count: 0 }) throw new MLStyleException("the channel list is empty");
     }
 
     /// <summary>The octave sizes for an image of <paramref name="width"/>×<paramref name="height"/>, largest (the image's own) first.</summary>
-    public IReadOnlyList<(int Width, int Height)> OctaveSizes(int width, int height)
-    {
-        var list = new List<(int, int)> { (width, height) };
-        for (int k = 1; k < Octaves; k++)
-        {
-            double f = Math.Pow(OctaveScale, k);
-            int w = (int)Math.Round(width / f, MidpointRounding.AwayFromZero), h = (int)Math.Round(height / f, MidpointRounding.AwayFromZero);
-            if (Math.Min(w, h) < MinOctaveSide) break;
-            list.Add((w, h));
-        }
-        return list;
-    }
+    public IReadOnlyList<(int Width, int Height)> OctaveSizes(int width, int height) =>
+        DreamSchedule.OctaveSizes(width, height, Octaves, OctaveScale, MinOctaveSide);
 }
 
 /// <summary>One gradient-ascent step: the objective before it (at the jittered image).</summary>
@@ -133,17 +123,15 @@ public sealed record DeepDreamResult(ImageTensor Image, IReadOnlyList<DreamStep>
 /// normalised steps, random jitter, optional tiles for big images, guided dreams and zoom frames. Gradients come from MLStyle's
 /// differentiation of the backbone (<see cref="DreamObjective"/>), run by ONNX Runtime.
 /// </summary>
-public sealed class DeepDreamEngine
+/// <param name="backbone">The network whose features the objective reads.</param>
+/// <param name="settings">Device and threads of the ONNX Runtime sessions (default <see cref="SessionSettings.Default"/>).</param>
+public sealed class DeepDreamEngine(Backbone backbone, SessionSettings? settings = null)
 {
-    readonly Backbone _backbone;
-    readonly SessionSettings _settings;
+    /// <summary>The path of zoom frame <paramref name="frame"/> (1-based) in <paramref name="directory"/>: <c>frame_0001.png</c>, ….</summary>
+    public static string FramePath(string directory, int frame) => Path.Combine(directory, $"frame_{frame:D4}.png");
 
-    /// <summary>Creates an engine over a backbone.</summary>
-    public DeepDreamEngine(Backbone backbone, SessionSettings? settings = null)
-    {
-        _backbone = backbone;
-        _settings = settings ?? SessionSettings.Default;
-    }
+    readonly Backbone _backbone = backbone;
+    readonly SessionSettings _settings = settings ?? SessionSettings.Default;
 
     /// <summary>Called after every octave (see <see cref="DreamOctave"/>); for tests and visualisations.</summary>
     public Action<DreamOctave>? OctaveDone { get; init; }
@@ -194,7 +182,7 @@ public sealed class DeepDreamEngine
             }, cancel);
             if (options.Frames > 0)
             {
-                var path = Path.Combine(options.FramesDirectory!, $"frame_{f:D4}.png");
+                var path = FramePath(options.FramesDirectory!, f);
                 ImageIO.Save(dreamed, path);
                 written.Add(path);
             }
@@ -240,7 +228,7 @@ public sealed class DeepDreamEngine
                 }
                 float objective = gradient.Compute(x, grad, ox, oy, gx, gy, cancel);
                 if (!float.IsFinite(objective)) throw new MLStyleException($"the objective became {objective} at octave {octave}, iteration {it}");
-                DreamMath.NormalisedStep(x.Data, grad, o.StepSize);
+                DreamSchedule.NormalisedStep(x.Data, grad, o.StepSize);
                 onStep(new DreamStep(0, octave, it, w, h, objective));
             }
             if (!reuseSessions) gradient.ReleaseSessions(); // untiled single dreams never see this size again

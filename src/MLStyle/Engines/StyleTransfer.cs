@@ -88,7 +88,7 @@ public sealed record StyleTransferOptions
         if (styleCount < 1) throw new MLStyleException("at least one style image is needed");
         if (StyleBlend is { } blend)
         {
-            if (blend.Count != styleCount) throw new MLStyleException($"--style-blend has {blend.Count} weights for {styleCount} style images");
+            if (blend.Count != styleCount) throw new MLStyleException($"the style blend has {blend.Count} weights for {styleCount} style images");
             if (blend.Any(w => !(w >= 0) || float.IsInfinity(w)) || blend.Sum() <= 0) throw new MLStyleException("style blend weights must be non-negative with a positive sum");
         }
         if (Tolerance < 0) throw new MLStyleException($"invalid tolerance {Tolerance}");
@@ -104,23 +104,25 @@ public sealed record StyleProgress(int Stage, int Stages, int Width, int Height,
 /// <summary>The result of a style transfer.</summary>
 public sealed record StyleTransferResult(
     ImageTensor Image, IReadOnlyList<LossRecord> History, LossRecord Initial, LossRecord Final,
-    int Iterations, TimeSpan Elapsed, long PeakMemoryBytes, bool Diverged, string StopReason);
+    int Iterations, TimeSpan Elapsed, long PeakMemoryBytes, bool Diverged, string StopReason)
+{
+    /// <summary>
+    /// True when some stage ended without lowering its (positive) loss, even after falling back from L-BFGS to Adam: the
+    /// output is about the start image, and the run must not be taken for a success.
+    /// </summary>
+    public bool Stalled { get; init; }
+}
 
 /// <summary>
 /// Neural style transfer by optimisation (Gatys et al. 2016): minimises content + Gram-matrix style + total-variation losses
 /// over the pixels, with gradients from MLStyle's own differentiation of the backbone, run by ONNX Runtime.
 /// </summary>
-public sealed class StyleTransferEngine
+/// <param name="backbone">The network whose features the objective reads.</param>
+/// <param name="settings">Device and threads of the ONNX Runtime sessions (default <see cref="SessionSettings.Default"/>).</param>
+public sealed class StyleTransferEngine(Backbone backbone, SessionSettings? settings = null)
 {
-    readonly Backbone _backbone;
-    readonly SessionSettings _settings;
-
-    /// <summary>Creates an engine over a backbone.</summary>
-    public StyleTransferEngine(Backbone backbone, SessionSettings? settings = null)
-    {
-        _backbone = backbone;
-        _settings = settings ?? SessionSettings.Default;
-    }
+    readonly Backbone _backbone = backbone;
+    readonly SessionSettings _settings = settings ?? SessionSettings.Default;
 
     /// <summary>Called with (global iteration, current image) every <c>saveEvery</c> iterations when set.</summary>
     public Action<int, ImageTensor>? Snapshot { get; init; }
@@ -132,7 +134,7 @@ public sealed class StyleTransferEngine
     /// Reuses sessions and style targets across runs (default null: every run builds its own). Set it when one engine
     /// stylises many images with the same styles and options, as a batch worker does; the caller owns and disposes it.
     /// </summary>
-    public StyleTransferCache? Cache { get; init; }
+    internal StyleTransferCache? Cache { get; init; }
 
     /// <summary>Builds the objective specification for these options.</summary>
     public StyleObjectiveSpec Spec(StyleTransferOptions o) => o.Objective(_backbone);
@@ -155,7 +157,9 @@ public sealed class StyleTransferEngine
         ImageTensor? current = null;
         LossRecord? initial = null, last = null;
         bool diverged = false;
-        string stop = "iterations";
+        string stop = scales.Count == 1 ? $"ran all {options.Iterations} iterations" : $"ran all {options.Iterations} iterations of each of {scales.Count} scales";
+        bool stalled = false;
+        var fallbacks = new List<string>();
         int globalIter = 0;
         long totalWork = scales.Sum(s => (long)s * s) * Math.Max(1, options.Iterations);
         long doneWork = 0;
@@ -198,10 +202,12 @@ public sealed class StyleTransferEngine
             }
 
             var opt = Optimizers.Create(options.Optimizer, options.LearningRate ?? (options.Optimizer == "adam" ? 2f : null), options.LbfgsHistory, options.LineSearch);
-            var monitor = new ConvergenceMonitor(options.Tolerance, patience: 5);
+            bool onAdam = options.Optimizer == "adam";
+            var monitor = new ConvergenceMonitor(options.Tolerance, patience: StallPatience);
             LossRecord evalRecord = Evaluate(0);
             initial ??= evalRecord;
             last = evalRecord;
+            var stageStart = evalRecord;
             var lastGood = (float[])x.Clone();
             Objective objective = (xs, g) =>
             {
@@ -232,7 +238,18 @@ public sealed class StyleTransferEngine
                 TimeSpan? eta = doneWork > 0 ? TimeSpan.FromTicks((long)(elapsed.Ticks * (double)(totalWork - doneWork) / doneWork)) : null;
                 progress?.Report(new StyleProgress(stage + 1, scales.Count, w, h, it, options.Iterations, rec, elapsed, eta));
                 if (SnapshotEvery > 0 && Snapshot is not null && globalIter % SnapshotEvery == 0) Snapshot(globalIter, Finish(current, content, options));
-                if (options.Tolerance > 0 && monitor.Update(rec.Loss))
+                bool settled = options.Tolerance > 0 && monitor.Update(rec.Loss);
+                if (settled && NoProgress(stageStart.Loss, rec.Loss) && !onAdam)
+                {
+                    // L-BFGS "converged" without lowering the loss (steps too small to matter, e.g. on a network whose
+                    // gradients are badly scaled): go on with Adam, whose steps do not depend on the gradient's scale.
+                    opt = Optimizers.Create("adam", 2f);
+                    onAdam = true;
+                    monitor = new ConvergenceMonitor(options.Tolerance, patience: StallPatience);
+                    fallbacks.Add($"L-BFGS made no progress in stage {stage + 1} by iteration {it}: continued with Adam");
+                    continue;
+                }
+                if (settled)
                 {
                     doneWork += (long)(options.Iterations - it) * scales[stage] * scales[stage];
                     stop = $"converged at iteration {it} of stage {stage + 1}";
@@ -240,12 +257,24 @@ public sealed class StyleTransferEngine
                 }
             }
             if (diverged) break;
+            // Judged only over more iterations than the convergence patience: L-BFGS's first step is deliberately tiny.
+            if (options.Iterations > StallPatience && NoProgress(stageStart.Loss, last!.Loss)) stalled = true;
         }
 
         var image = Finish(current!, content, options);
+        if (stalled) stop = $"no progress: the loss did not decrease ({initial!.Loss:G4} -> {last!.Loss:G4})";
+        if (fallbacks.Count > 0) stop = string.Join("; ", fallbacks) + "; " + stop;
         return new StyleTransferResult(image, history, initial!, last!, globalIter, sw.Elapsed,
-            Process.GetCurrentProcess().PeakWorkingSet64, diverged, stop);
+            Process.GetCurrentProcess().PeakWorkingSet64, diverged, stop) { Stalled = stalled && !diverged };
     }
+
+    /// <summary>Iterations with a loss change below the tolerance after which a stage has converged (or stalled).</summary>
+    const int StallPatience = 5;
+
+    /// <summary>
+    /// True when a stage ended without lowering a positive loss by at least one part in 10⁵ (a zero loss is already optimal).
+    /// </summary>
+    static bool NoProgress(float start, float end) => start > 0 && float.IsFinite(start) && !(end < start * (1 - 1e-5f));
 
     static bool AllFinite(float[] x)
     {

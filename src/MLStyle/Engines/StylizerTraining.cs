@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using MLStyle.Autodiff;
 using MLStyle.Backbones;
+using MLStyle.Files;
 using MLStyle.Imaging;
 using MLStyle.Losses;
 using MLStyle.Onnx;

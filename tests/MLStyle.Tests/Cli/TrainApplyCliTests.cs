@@ -96,7 +96,7 @@ public sealed class TrainApplyCliTests : IClassFixture<TrainApplyCliTests.Files>
     {
         Corpus.Write(_f.Dir.Path, "not-a-model.onnx", "text"u8.ToArray());
         CliRunner.Run("apply", "--model", _f.P("not-a-model.onnx"), "--input", _f.P("photo.png"), "--output", _f.P("o.png")).AssertOneError(ExitCodes.BadInput, "not-a-model.onnx");
-        CliRunner.Run("apply", "--model", _f.P("tiny.onnx"), "--input", _f.P("photo.png"), "--output", _f.P("photo.png")).AssertOneError(ExitCodes.BadInput, "overwrite an input");
+        CliRunner.Run("apply", "--model", _f.P("tiny.onnx"), "--input", _f.P("photo.png"), "--output", _f.P("photo.png")).AssertOneError(ExitCodes.BadInput, "is the input");
         CliRunner.Run("apply", "--model", _f.P("tiny.onnx"), "--input", _f.P("photos/broken.jpg"), "--output", _f.P("o.png")).AssertOneError(ExitCodes.BadInput, "broken.jpg");
         CliRunner.Run("apply", "--model", _f.P("tiny.onnx"), "--input", _f.P("photo.png"), "--output", _f.P("o.png"), "--size", "3").AssertOneError(ExitCodes.BadInput, "invalid size");
     }
