@@ -45,6 +45,10 @@ public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
         [Description("Also profile the weight-gradient graph of each width with ONNX Runtime and print the costliest operators and nodes.")]
         public string? Profile { get; init; }
 
+        [CommandOption("--formulations")]
+        [Description("Also time forward + weight gradients with each conv weight-gradient formulation (Conv or GEMM, for 3×3-and-smaller and for larger kernels).")]
+        public bool Formulations { get; init; }
+
         [CommandOption("--markdown <FILE>")]
         [Description("Also write the table as Markdown.")]
         public string? Markdown { get; init; }
@@ -77,6 +81,7 @@ public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
             var fwdIn = new Dictionary<string, FloatTensor> { [FastStylizer.InputName] = image };
             using var gs = new OnnxSession(grad, settings);
             var gIn = new Dictionary<string, FloatTensor>(fwdIn) { [FastStylizer.OutputName + "_seed"] = image };
+            if (s.Formulations) CompareWeightGradients(fixedModel, parameters, gIn, settings, s.Repeat, width);
 
             using var targets = new OnnxSession(StyleObjective.BuildTargetModel(spec), settings);
             var grams = StyleTargets.Blended(targets, spec, new[] { new Imaging.ImageTensor(batch[..(3 * size * size)], size, size) }, new[] { 1f }, size);
@@ -107,6 +112,32 @@ public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
             File.WriteAllText(s.Markdown, sb.ToString());
         }
         return ExitCodes.Ok;
+    }
+
+    /// <summary>Times forward + weight gradients round-robin for every pair of weight-gradient formulations (small / large kernels).</summary>
+    static void CompareWeightGradients(global::Onnx.ModelProto model, List<string> parameters, Dictionary<string, FloatTensor> inputs,
+        SessionSettings settings, int repeat, int width)
+    {
+        var forms = new[] { ConvWeightGradient.Conv, ConvWeightGradient.Gemm };
+        var pairs = (from small in forms from large in forms select (small, large)).ToList();
+        var original = (GradientRules.SmallKernelWeightGradient, GradientRules.LargeKernelWeightGradient);
+        var sessions = new List<OnnxSession>();
+        try
+        {
+            foreach (var (small, large) in pairs)
+            {
+                (GradientRules.SmallKernelWeightGradient, GradientRules.LargeKernelWeightGradient) = (small, large);
+                sessions.Add(new OnnxSession(Differentiator.Differentiate(model, FastStylizer.OutputName, parameters), settings));
+            }
+            var m = BenchCommand.Medians(repeat, sessions.Select(g => (Action)(() => g.Run(inputs))).ToList());
+            for (int i = 0; i < pairs.Count; i++)
+                Output.Info($"  width {width}: weight gradients {pairs[i].small} (≤ {GradientRules.SmallKernelTaps} taps) / {pairs[i].large} (larger): forward + weight gradients {m[i]:F0} ms");
+        }
+        finally
+        {
+            (GradientRules.SmallKernelWeightGradient, GradientRules.LargeKernelWeightGradient) = original;
+            foreach (var g in sessions) g.Dispose();
+        }
     }
 
     static void Profile(string dir, global::Onnx.ModelProto grad, Dictionary<string, FloatTensor> inputs, SessionSettings settings, int width)

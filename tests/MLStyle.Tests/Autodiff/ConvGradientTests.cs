@@ -49,10 +49,34 @@ public class ConvGradientTests
         }
     }
 
+    public static IEnumerable<object[]> WeightCases() =>
+        from g in Geometries
+        from form in new[] { ConvWeightGradient.Conv, ConvWeightGradient.Gemm }
+        select g.Concat(new object[] { form }).ToArray();
+
     [Theory]
-    [MemberData(nameof(Cases))]
-    public void Conv_MatchesFiniteDifferences(int batch, int cin, int cout, int h, int w, int kh, int kw, int stride, string pads,
-        int dilation, int group, string autoPad, ConvInputGradient form, bool weightIsInitializer)
+    [MemberData(nameof(WeightCases))]
+    public void ConvWeightGradient_MatchesFiniteDifferences(int batch, int cin, int cout, int h, int w, int kh, int kw, int stride,
+        string pads, int dilation, int group, string autoPad, ConvWeightGradient form)
+    {
+        var (m, inputs) = ConvModel(batch, cin, cout, h, w, kh, kw, stride, pads, dilation, group, autoPad, weightIsInitializer: true);
+        var saved = (GradientRules.SmallKernelWeightGradient, GradientRules.LargeKernelWeightGradient);
+        try
+        {
+            (GradientRules.SmallKernelWeightGradient, GradientRules.LargeKernelWeightGradient) = (form, form);
+            var dw = Differentiator.Differentiate(m, "Y", new[] { "W" });
+            GradCheck.AssertStandardOnnx(dw);
+            // The GEMM form applies to one group (any stride, pads, dilation); grouped convolutions fall back to the Conv form.
+            bool gemm = form == ConvWeightGradient.Gemm && group == 1;
+            Assert.Equal(gemm, dw.Graph.Node.Any(n => n.OpType == "MatMul"));
+            Assert.Equal(gemm ? 1 : 1 + group, dw.Graph.Node.Count(n => n.OpType == "Conv"));
+            GradCheck.Check(m, "Y", inputs, new[] { "W", "B" }, maxCoords: 40);
+        }
+        finally { (GradientRules.SmallKernelWeightGradient, GradientRules.LargeKernelWeightGradient) = saved; }
+    }
+
+    static (ModelProto Model, Dictionary<string, FloatTensor> Inputs) ConvModel(int batch, int cin, int cout, int h, int w, int kh, int kw,
+        int stride, string pads, int dilation, int group, string autoPad, bool weightIsInitializer)
     {
         var wShape = new long[] { cout, cin / group, kh, kw };
         var wVal = GradCheck.Tensor(11, wShape, 0.3f);
@@ -82,6 +106,15 @@ public class ConvGradientTests
         });
         var inputs = new Dictionary<string, FloatTensor> { ["X"] = GradCheck.Tensor(10, new long[] { batch, cin, h, w }) };
         if (!weightIsInitializer) { inputs["W"] = wVal; inputs["B"] = bVal; }
+        return (m, inputs);
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Conv_MatchesFiniteDifferences(int batch, int cin, int cout, int h, int w, int kh, int kw, int stride, string pads,
+        int dilation, int group, string autoPad, ConvInputGradient form, bool weightIsInitializer)
+    {
+        var (m, inputs) = ConvModel(batch, cin, cout, h, w, kh, kw, stride, pads, dilation, group, autoPad, weightIsInitializer);
         // Gradients w.r.t. initializers too: the checker promotes them to inputs for the finite differences.
         var wrt = new[] { "X", "W", "B" };
 

@@ -12,6 +12,16 @@ public static partial class GradientRules
     /// <summary>Formulation of a stride-1 Conv's input gradient (chosen by benchmark; see docs/benchmarks.md).</summary>
     public static ConvInputGradient StrideOneInputGradient { get; set; } = ConvInputGradient.FlippedConv;
 
+    /// <summary>Formulation of the weight gradient of a Conv whose kernel has at most <see cref="SmallKernelTaps"/> taps
+    /// (chosen by benchmark; see docs/benchmarks.md).</summary>
+    public static ConvWeightGradient SmallKernelWeightGradient { get; set; } = ConvWeightGradient.Gemm;
+
+    /// <summary>Formulation of the weight gradient of a Conv with a larger kernel (chosen by benchmark; see docs/benchmarks.md).</summary>
+    public static ConvWeightGradient LargeKernelWeightGradient { get; set; } = ConvWeightGradient.Gemm;
+
+    /// <summary>Kernels with at most this many taps (3×3) use <see cref="SmallKernelWeightGradient"/>.</summary>
+    public const long SmallKernelTaps = 9;
+
     static void RegisterConvolution(Dictionary<string, GradientRule> d)
     {
         d["Conv"] = ConvRule;
@@ -192,6 +202,50 @@ public static partial class GradientRules
 
     static string ConvWeightGrad(GradientContext c, ConvGeometry geo, string dy, string x, long[] wDims)
     {
+        long taps = geo.Kernel.Aggregate(1L, (a, k) => a * k);
+        var form = taps <= SmallKernelTaps ? SmallKernelWeightGradient : LargeKernelWeightGradient;
+        if (form == ConvWeightGradient.Gemm && GemmWeightGrad(c, geo, dy, x, wDims) is { } gemm) return gemm;
+        return ConvFormWeightGrad(c, geo, dy, x, wDims);
+    }
+
+    /// <summary>
+    /// The weight gradient as one matrix product over im2col columns (2-D, one group, known output size):
+    /// dW[co, ci, i, j] = Σ_{n,p,q} dY[n, co, p, q] · Xpad[n, ci, i·d + p·s, j·d + q·s]. Each tap (i, j) is a strided Slice of
+    /// the padded input, laid out as rows [Cin, N·H'·W']; the k·k taps stacked give [k·k·Cin, N·H'·W'], multiplied by the output
+    /// gradient as [N·H'·W', Cout]. Returns null when the case does not apply.
+    /// </summary>
+    static string? GemmWeightGrad(GradientContext c, ConvGeometry geo, string dy, string x, long[] wDims)
+    {
+        var b = c.B;
+        if (geo.Spatial != 2 || geo.Group != 1) return null;
+        var xd = b.Dims(x);
+        if (xd is null || xd[2] < 0 || xd[3] < 0) return null;
+        long cout = wDims[0], cin = wDims[1], kh = geo.Kernel[0], kw = geo.Kernel[1];
+        var outSize = new long[2];
+        for (int i = 0; i < 2; i++)
+            outSize[i] = (xd[i + 2] + geo.Pads[i] + geo.Pads[i + 2] - (geo.Kernel[i] - 1) * geo.Dilations[i] - 1) / geo.Strides[i] + 1;
+        var xt = b.Transpose(x, 1, 0, 2, 3); // [Cin, N, H, W]
+        if (geo.Pads.Any(p => p != 0))
+            xt = b.Pad(xt, new[] { 0, 0, geo.Pads[0], geo.Pads[1], 0, 0, geo.Pads[2], geo.Pads[3] });
+        var columns = new List<string>();
+        for (long i = 0; i < kh; i++)
+            for (long j = 0; j < kw; j++)
+            {
+                long y0 = i * geo.Dilations[0], x0 = j * geo.Dilations[1];
+                var tap = b.Slice(xt, new[] { y0, x0 },
+                    new[] { y0 + geo.Strides[0] * (outSize[0] - 1) + 1, x0 + geo.Strides[1] * (outSize[1] - 1) + 1 },
+                    new long[] { 2, 3 }, new[] { geo.Strides[0], geo.Strides[1] });
+                columns.Add(b.Reshape(tap, cin, -1)); // [Cin, N·H'·W']
+            }
+        var cols = columns.Count == 1 ? columns[0] : b.Concat(0, columns.ToArray()); // [k·k·Cin, N·H'·W']
+        var dyRows = b.Reshape(b.Transpose(dy, 0, 2, 3, 1), -1, cout);              // [N·H'·W', Cout]
+        var dw = b.MatMul(cols, dyRows);                                             // [k·k·Cin, Cout]
+        return b.Transpose(b.Reshape(dw, kh, kw, cin, cout), 3, 2, 0, 1);           // [Cout, Cin, kh, kw]
+    }
+
+    /// <summary>The weight gradient as a Conv of the input with the output gradient as its kernel, per group.</summary>
+    static string ConvFormWeightGrad(GradientContext c, ConvGeometry geo, string dy, string x, long[] wDims)
+    {
         var b = c.B;
         int sp = geo.Spatial;
         var swap = new long[] { 1, 0 }.Concat(Enumerable.Range(2, sp).Select(i => (long)i)).ToArray();
@@ -225,4 +279,14 @@ public enum ConvInputGradient
 
     /// <summary>For strided convolutions: one Conv over the stride phases followed by DepthToSpace.</summary>
     SubPixelConv,
+}
+
+/// <summary>How the weight gradient of a convolution is computed.</summary>
+public enum ConvWeightGradient
+{
+    /// <summary>A Conv of the input with the output gradient as its kernel.</summary>
+    Conv,
+
+    /// <summary>One MatMul of the stacked strided input taps (im2col) with the output gradient (2-D, one group; else <see cref="Conv"/>).</summary>
+    Gemm,
 }
