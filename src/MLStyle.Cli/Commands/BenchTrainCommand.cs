@@ -81,7 +81,7 @@ public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
             var fwdIn = new Dictionary<string, FloatTensor> { [FastStylizer.InputName] = image };
             using var gs = new OnnxSession(grad, settings);
             var gIn = new Dictionary<string, FloatTensor>(fwdIn) { [FastStylizer.OutputName + "_seed"] = image };
-            if (s.Formulations) CompareWeightGradients(fixedModel, parameters, gIn, settings, s.Repeat, width);
+            if (s.Formulations) CompareWeightGradients(fixedModel, parameters, fwd, gIn, settings, s.Repeat, width);
 
             using var targets = new OnnxSession(StyleObjective.BuildTargetModel(spec), settings);
             var grams = StyleTargets.Blended(targets, spec, new[] { new Imaging.ImageTensor(batch[..(3 * size * size)], size, size) }, new[] { 1f }, size);
@@ -115,8 +115,8 @@ public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
     }
 
     /// <summary>Times forward + weight gradients round-robin for every pair of weight-gradient formulations (small / large kernels).</summary>
-    static void CompareWeightGradients(global::Onnx.ModelProto model, List<string> parameters, Dictionary<string, FloatTensor> inputs,
-        SessionSettings settings, int repeat, int width)
+    static void CompareWeightGradients(global::Onnx.ModelProto model, List<string> parameters, OnnxSession forward,
+        Dictionary<string, FloatTensor> inputs, SessionSettings settings, int repeat, int width)
     {
         var forms = new[] { ConvWeightGradient.Conv, ConvWeightGradient.Gemm };
         var pairs = (from small in forms from large in forms select (small, large)).ToList();
@@ -129,9 +129,13 @@ public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
                 (GradientRules.SmallKernelWeightGradient, GradientRules.LargeKernelWeightGradient) = (small, large);
                 sessions.Add(new OnnxSession(Differentiator.Differentiate(model, FastStylizer.OutputName, parameters), settings));
             }
-            var m = BenchCommand.Medians(repeat, sessions.Select(g => (Action)(() => g.Run(inputs))).ToList());
+            var fwdInputs = new Dictionary<string, FloatTensor> { [FastStylizer.InputName] = inputs[FastStylizer.InputName] };
+            var runs = new List<Action> { () => forward.Run(fwdInputs) };
+            runs.AddRange(sessions.Select(g => (Action)(() => g.Run(inputs))));
+            var m = BenchCommand.Medians(repeat, runs);
             for (int i = 0; i < pairs.Count; i++)
-                Output.Info($"  width {width}: weight gradients {pairs[i].small} (≤ {GradientRules.SmallKernelTaps} taps) / {pairs[i].large} (larger): forward + weight gradients {m[i]:F0} ms");
+                Output.Info($"  width {width}: weight gradients {pairs[i].small} (≤ {GradientRules.SmallKernelTaps} taps) / {pairs[i].large} (larger): " +
+                            $"forward {m[0]:F0} ms, forward + weight gradients {m[i + 1]:F0} ms ({m[i + 1] / m[0]:F2}x)");
         }
         finally
         {

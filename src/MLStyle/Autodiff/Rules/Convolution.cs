@@ -17,7 +17,7 @@ public static partial class GradientRules
     public static ConvWeightGradient SmallKernelWeightGradient { get; set; } = ConvWeightGradient.Gemm;
 
     /// <summary>Formulation of the weight gradient of a Conv with a larger kernel (chosen by benchmark; see docs/benchmarks.md).</summary>
-    public static ConvWeightGradient LargeKernelWeightGradient { get; set; } = ConvWeightGradient.Gemm;
+    public static ConvWeightGradient LargeKernelWeightGradient { get; set; } = ConvWeightGradient.Conv;
 
     /// <summary>Kernels with at most this many taps (3×3) use <see cref="SmallKernelWeightGradient"/>.</summary>
     public const long SmallKernelTaps = 9;
