@@ -50,6 +50,9 @@ app.Configure(c =>
         b.SetDefaultCommand<BenchCommand>();
         b.AddCommand<BenchBatchCommand>("batch")
             .WithDescription("Milliseconds per iteration and peak memory at 256/512/1024 px, and images per minute of a batch with 1 and 2 workers.");
+        b.AddCommand<BenchQualityCommand>("quality")
+            .WithDescription("Stylise every content x style pair and measure style match per stage, content kept and grid artefacts; a table and a contact sheet.")
+            .WithExample("bench", "quality", "--content", "photos", "--style", "paintings", "--sizes", "256", "--sheet", "sheet.jpg");
     });
 });
 return app.Run(args, cts.Token);
