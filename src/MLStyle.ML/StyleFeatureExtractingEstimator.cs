@@ -71,8 +71,8 @@ public sealed class StyleFeatureExtractingEstimator : IEstimator<TransformerChai
         var backbone = _options.ResolveBackbone();
         var layers = _options.Layers is { Count: > 0 } l
             ? WeightedLayer.ParseList(string.Join(",", l))
-            : backbone.Defaults.StyleLayers.Select(s => new WeightedLayer(s.Layer, s.Weight)).ToList();
-        var smoothing = _options.Smoothing ?? backbone.Defaults.Smoothing;
+            : StyleDefaults.For(backbone).StyleLayers;
+        var smoothing = _options.Smoothing ?? StyleDefaults.For(backbone).Smoothing;
         var infos = layers.Select(w => backbone.Layer(w.Layer)).ToList();
         var b = GraphBuilder.Create("mlstyle_style_features");
         var x = b.AddInput(_inputColumn, ElementType.Float, size.Dims);

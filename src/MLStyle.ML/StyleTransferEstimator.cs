@@ -2,7 +2,6 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLStyle.Autodiff;
 using MLStyle.Backbones;
-using MLStyle.Engines;
 using MLStyle.Imaging;
 using MLStyle.Losses;
 using MLStyle.ML.Internal;
@@ -125,24 +124,17 @@ public sealed class StyleTransferEstimator : IEstimator<TransformerChain<ITransf
 
         var b = GraphBuilder.Create("mlstyle_style_transfer");
         var content = b.AddInput(_inputColumn, ElementType.Float, size.Dims);
-        var copier = new TrunkCopier(b);
-        LayerInfo L(WeightedLayer w) => backbone.Layer(w.Layer);
-        string Smoothed(Dictionary<string, string> map, WeightedLayer w) => StyleLosses.Smooth(b, map[L(w).Tensor], spec.Smoothing);
+        var trunks = new TrunkCopier(b);
 
         // Before the loop: the content targets of this row.
-        var contentMap = copier.Append(backbone.TrunkFor(spec.ContentLayers.Select(L)), content, "content/");
-        var contentTargets = spec.ContentLayers.Select(w => Smoothed(contentMap, w)).ToList();
-        var gramTargets = grams.Select((g, i) => b.Constant(g.Data, g.Shape, $"style_gram_{i}")).ToList();
+        var contentTargets = StyleObjective.AddContentTargets(b, spec, content, trunks, "content/");
+        var gramTargets = StyleObjective.AddStyleTargets(b, grams);
         var zeros = b.ZerosLike(content);
 
         // The loop body: loss, gradient, Adam step.
         var loop = LoopScope.Begin(b, "step/", size.Dims, size.Dims, size.Dims);
         var (x, m, v) = (loop.Carried[0], loop.Carried[1], loop.Carried[2]);
-        var map = copier.Append(backbone.TrunkFor(spec.ContentLayers.Concat(spec.StyleLayers).Select(L)), x, "step/");
-        var contentTerms = spec.ContentLayers.Select((w, i) => (StyleLosses.ContentLoss(b, Smoothed(map, w), contentTargets[i]), w.Weight * spec.ContentWeight)).ToList();
-        var styleTerms = spec.StyleLayers.Select((w, i) => (StyleLosses.StyleLoss(b, StyleLosses.Gram(b, Smoothed(map, w)), gramTargets[i]), w.Weight * spec.StyleWeight)).ToList();
-        var terms = new List<(string, float)>(contentTerms.Concat(styleTerms)) { (StyleLosses.TotalVariation(b, x), spec.TvWeight) };
-        var loss = StyleLosses.WeightedSum(b, terms);
+        var loss = StyleObjective.AddLoss(b, spec, x, contentTargets, gramTargets, trunks, "step/").Loss;
         var grad = Differentiator.AddGradients(b, loss, null, new[] { x })[x];
         var (x2, m2, v2) = GraphOps.AdamStep(b, loop.Iteration, x, grad, m, v, o.LearningRate);
         var outs = loop.End(o.Iterations, new[] { content, zeros, zeros }, new[] { x2, m2, v2 }, new[] { loss }, "style_transfer");
@@ -158,13 +150,13 @@ public sealed class StyleTransferEstimator : IEstimator<TransformerChain<ITransf
     List<FloatTensor> StyleGrams(StyleObjectiveSpec spec, ImageSize size)
     {
         var o = _options;
-        var blend = o.StyleBlend?.ToArray() ?? Enumerable.Repeat(1f, o.StyleImages.Count).ToArray();
-        int longSide = Math.Max(16, (int)MathF.Round(Math.Max(size.Width, size.Height) * o.StyleScale));
+        var blend = StyleTargets.BlendWeights(o.StyleBlend?.ToArray(), o.StyleImages.Count);
+        int longSide = StyleTargets.StyleSide(Math.Max(size.Width, size.Height), o.StyleScale);
         var targetModel = StyleObjective.BuildTargetModel(spec with { ContentLayers = Array.Empty<WeightedLayer>() });
         using var session = new OnnxSession(targetModel, MLContextDeviceExtensions.SettingsFor(_catalog));
         // Styles of weight 0 are skipped by the blend, so they are not even loaded.
         var styles = o.StyleImages.Select((path, s) => blend[s] == 0 ? new ImageTensor(1, 1) : ImageIO.Load(path)).ToList();
-        var grams = StyleTransferEngine.BlendedStyleTargets(session, spec, styles, blend, longSide);
+        var grams = StyleTargets.Blended(session, spec, styles, blend, longSide);
         return Enumerable.Range(0, spec.StyleLayers.Count).Select(i => grams[StyleObjective.StyleTarget(i)]).ToList();
     }
 

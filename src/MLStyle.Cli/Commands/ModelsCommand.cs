@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using MLStyle.Backbones;
+using MLStyle.Losses;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -42,7 +43,7 @@ public sealed class ModelsCommand : Command<ModelsCommand.Settings>
             }
             Console.WriteLine($"{b.Name}: {b.Description}");
             Console.WriteLine($"  source: {b.Source}");
-            var d = b.Defaults;
+            var d = StyleDefaults.For(b);
             Console.WriteLine($"  defaults: content {string.Join(",", d.ContentLayers.Select(l => l.Layer))}; style {string.Join(",", d.StyleLayers.Select(l => l.Layer))}; smoothing {d.Smoothing.ToString().ToLowerInvariant()}");
             var table = new Table().AddColumns("layer", "channels", "stride").Border(TableBorder.Simple);
             foreach (var l in b.Layers) table.AddRow(Markup.Escape(l.Name), l.Channels.ToString(), l.Stride > 0 ? $"1/{l.Stride}" : "?");

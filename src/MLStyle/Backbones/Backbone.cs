@@ -11,26 +11,17 @@ public sealed record LayerInfo(string Name, string Tensor, long Channels, int St
     public override string ToString() => $"{Name} ({Channels} ch, 1/{Stride})";
 }
 
-/// <summary>Default layers and weights with which a backbone gives good style transfer.</summary>
-public sealed record StyleDefaults(
-    IReadOnlyList<(string Layer, float Weight)> ContentLayers,
-    IReadOnlyList<(string Layer, float Weight)> StyleLayers,
-    float ContentWeight,
-    float StyleWeight,
-    float TvWeight,
-    ActivationSmoothing Smoothing);
-
-/// <summary>How feature activations are transformed before the content and style losses.</summary>
-public enum ActivationSmoothing
+/// <summary>The kinds of backbone MLStyle knows (each has its own default layers in the losses built on it).</summary>
+public enum BackboneKind
 {
-    /// <summary>Raw activations (right for VGG).</summary>
-    None,
+    /// <summary>The embedded ImageNet ResNet18, layers named like torchvision (conv1, layer1.0 … layer4.1).</summary>
+    ResNet18,
 
-    /// <summary>
-    /// Softmax over each channel's spatial positions (Wang et al., CVPR 2021, "SWAG"): raises the entropy of the peaky
-    /// activations that residual networks produce, which makes their Gram matrices describe style far better.
-    /// </summary>
-    Softmax,
+    /// <summary>VGG16/VGG19, layers named as in Gatys et al. (conv1_1, relu1_1, …, pool5).</summary>
+    Vgg,
+
+    /// <summary>Any other ONNX CNN, layers addressed by tensor name.</summary>
+    Generic,
 }
 
 /// <summary>
@@ -40,9 +31,9 @@ public enum ActivationSmoothing
 /// </summary>
 public sealed class Backbone
 {
-    internal Backbone(string name, ModelProto trunk, IReadOnlyList<LayerInfo> layers, StyleDefaults defaults, string description, string source)
+    internal Backbone(string name, BackboneKind kind, ModelProto trunk, IReadOnlyList<LayerInfo> layers, string description, string source)
     {
-        Name = name; Trunk = trunk; Layers = layers; Defaults = defaults; Description = description; Source = source;
+        Name = name; Kind = kind; Trunk = trunk; Layers = layers; Description = description; Source = source;
         Hash = Convert.ToHexString(SHA256.HashData(trunk.ToByteArrayForHash())).ToLowerInvariant()[..16];
     }
 
@@ -51,6 +42,9 @@ public sealed class Backbone
 
     /// <summary>Short name (resnet18, vgg19, or the file name).</summary>
     public string Name { get; }
+
+    /// <summary>What kind of network this is (it decides the default layers of the losses built on it).</summary>
+    public BackboneKind Kind { get; }
 
     /// <summary>What the backbone is and what it is good for.</summary>
     public string Description { get; }
@@ -67,8 +61,6 @@ public sealed class Backbone
     /// <summary>The named layers, shallow to deep.</summary>
     public IReadOnlyList<LayerInfo> Layers { get; }
 
-    /// <summary>Default layers and weights for style transfer.</summary>
-    public StyleDefaults Defaults { get; }
 
     /// <summary>Finds a layer by its name or by its raw tensor name; a clear <see cref="ModelException"/> otherwise.</summary>
     public LayerInfo Layer(string nameOrTensor)

@@ -30,10 +30,6 @@ public static class GenericCnn
             .Select(n => BackboneFactory.MakeLayer(probe, n.Output[0], n.Output[0]))
             .ToList();
         if (layers.Count == 0) throw new ModelException($"'{source}' has no 4-D feature layers");
-        var defaults = new StyleDefaults(
-            new[] { (layers[layers.Count * 2 / 3].Name, 1f) },
-            Enumerable.Range(0, 4).Select(i => (layers[Math.Min(layers.Count - 1, i * layers.Count / 5)].Name, 1f)).Distinct().ToArray(),
-            1f, 1e3f, 1e-3f, ActivationSmoothing.None);
-        return new Backbone(name, m, layers, defaults, "ONNX CNN (user-supplied); layers by tensor name.", source);
+        return new Backbone(name, BackboneKind.Generic, m, layers, "ONNX CNN (user-supplied); layers by tensor name.", source);
     }
 }

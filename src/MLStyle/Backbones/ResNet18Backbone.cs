@@ -18,18 +18,6 @@ public static class ResNet18Backbone
     public const string PreprocessFile = "ResNetPrepOnnx/ResNetPreprocess.onnx";
 
     /// <summary>
-    /// Defaults chosen by looking at results (docs/style-transfer.md): style on conv1 … layer3.1, content on layer2.1,
-    /// raw activations (SWAG's softmax smoothing made the peaky layers dominate and barely stylised; see the docs).
-    /// </summary>
-    public static StyleDefaults Defaults { get; } = new(
-        ContentLayers: new[] { ("layer2.1", 1f) },
-        StyleLayers: new[] { ("conv1", 1f), ("layer1.1", 1f), ("layer2.1", 1f), ("layer3.1", 1f) },
-        ContentWeight: 3f,
-        StyleWeight: 1e4f,
-        TvWeight: 1e-2f,
-        Smoothing: ActivationSmoothing.None);
-
-    /// <summary>
     /// CNTK exported its "same" padding as fixed asymmetric pads for a 224×224 input (e.g. 1,1,0,0 on the 3×3 stride-2
     /// convolutions), which only agrees with the 1×1 projection shortcuts for even sizes. Restoring auto_pad SAME_LOWER makes
     /// every layer's output ceil(input/stride) at any size, and is identical at the sizes CNTK used.
@@ -95,7 +83,7 @@ public static class ResNet18Backbone
             last = n.Output[0];
         }
         GraphTransforms.Prune(m, new[] { last! });
-        return new Backbone("resnet18", m, layers, Defaults,
+        return new Backbone("resnet18", BackboneKind.ResNet18, m, layers,
             "ImageNet ResNet18 (embedded; CNTK export from Microsoft.ML.DnnImageFeaturizer.ResNet18). Fast; with SWAG smoothing it stylises well.",
             net);
     }

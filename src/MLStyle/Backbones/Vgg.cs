@@ -15,15 +15,6 @@ public static class Vgg
     /// <summary>ImageNet standard deviation (RGB, 0–1 scale).</summary>
     public static readonly float[] ImageNetStd = { 0.229f, 0.224f, 0.225f };
 
-    /// <summary>The classic neural-style layers and weights.</summary>
-    public static StyleDefaults Defaults { get; } = new(
-        ContentLayers: new[] { ("relu4_2", 1f) },
-        StyleLayers: new[] { ("relu1_1", 1f), ("relu2_1", 1f), ("relu3_1", 1f), ("relu4_1", 1f), ("relu5_1", 1f) },
-        ContentWeight: 1f,
-        StyleWeight: 1e3f,
-        TvWeight: 1e-3f,
-        Smoothing: ActivationSmoothing.None);
-
     /// <summary>True for a plain chain of 3×3 convolutions, ReLUs and max pools (no residual additions) with at least 8 convolutions.</summary>
     public static bool LooksLikeVgg(ModelProto m)
     {
@@ -66,7 +57,7 @@ public static class Vgg
             }
         }
         GraphTransforms.Prune(m, new[] { last ?? throw new ModelException($"'{source}' has no VGG layers") });
-        return new Backbone(name + (pooling == VggPooling.Average ? "-avgpool" : ""), m, layers, Defaults,
+        return new Backbone(name + (pooling == VggPooling.Average ? "-avgpool" : ""), BackboneKind.Vgg, m, layers,
             "VGG (user-supplied ONNX file). The classic Gatys backbone: best quality, slower and much larger than ResNet18.", source);
     }
 }

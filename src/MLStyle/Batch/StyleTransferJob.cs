@@ -30,7 +30,7 @@ public sealed class StyleTransferJob : IImageJob
         _backbone = backbone;
         _styles = styles;
         _options = options;
-        var spec = new StyleTransferEngine(backbone).Spec(options); // resolves the layers: a clear error for unknown ones
+        var spec = options.Objective(backbone); // resolves the layers: a clear error for unknown ones
         Spec = spec;
         Options = Describe(spec, options, styleHashes);
     }
@@ -65,10 +65,8 @@ public sealed class StyleTransferJob : IImageJob
 
     static JsonObject Describe(StyleObjectiveSpec spec, StyleTransferOptions o, IReadOnlyList<string> styleHashes)
     {
-        static JsonArray Layers(IEnumerable<WeightedLayer> layers) =>
-            new(layers.Select(l => (JsonNode)new JsonObject { ["layer"] = l.Layer, ["weight"] = l.Weight }).ToArray());
         string init = o.Init.ToLowerInvariant() is "content" or "random" ? o.Init.ToLowerInvariant() : "sha256:" + ContentHash.OfFile(o.Init);
-        return new JsonObject
+        var json = new JsonObject
         {
             ["scales"] = new JsonArray(o.EffectiveScales.Select(s => (JsonNode)s).ToArray()),
             ["iterations"] = o.Iterations,
@@ -76,20 +74,16 @@ public sealed class StyleTransferJob : IImageJob
             ["learning_rate"] = o.LearningRate,
             ["history"] = o.Optimizer == "lbfgs" ? o.LbfgsHistory : null,
             ["line_search"] = o.Optimizer == "lbfgs" ? o.LineSearch.ToString().ToLowerInvariant() : null,
-            ["content_weight"] = spec.ContentWeight,
-            ["style_weight"] = spec.StyleWeight,
-            ["tv_weight"] = spec.TvWeight,
-            ["content_layers"] = Layers(spec.ContentLayers),
-            ["style_layers"] = Layers(spec.StyleLayers),
-            ["smoothing"] = spec.Smoothing.ToString().ToLowerInvariant(),
-            ["styles"] = new JsonArray(styleHashes.Select(h => (JsonNode)h).ToArray()),
-            ["style_blend"] = o.StyleBlend is null ? null : new JsonArray(o.StyleBlend.Select(w => (JsonNode)w).ToArray()),
-            ["style_scale"] = o.StyleScale,
-            ["init"] = init,
-            ["seed"] = o.Seed,
-            ["preserve_colors"] = o.PreserveColors,
-            ["tolerance"] = o.Tolerance,
         };
+        spec.WriteTo(json);
+        json["styles"] = new JsonArray(styleHashes.Select(h => (JsonNode)h).ToArray());
+        json["style_blend"] = o.StyleBlend is null ? null : new JsonArray(o.StyleBlend.Select(w => (JsonNode)w).ToArray());
+        json["style_scale"] = o.StyleScale;
+        json["init"] = init;
+        json["seed"] = o.Seed;
+        json["preserve_colors"] = o.PreserveColors;
+        json["tolerance"] = o.Tolerance;
+        return json;
     }
 
     sealed class Worker(StyleTransferEngine engine, StyleTransferCache cache, IReadOnlyList<ImageTensor> styles, StyleTransferOptions options) : IImageJobWorker

@@ -117,8 +117,7 @@ public static class Preflight
         ArgumentNullException.ThrowIfNull(options);
         options.Validate(styleCount);
         var c = calibration ?? PreflightCalibration.Default;
-        var spec = StyleObjectiveSpecFor(backbone, options);
-        var used = spec.ContentLayers.Concat(spec.StyleLayers).Select(l => backbone.Layer(l.Layer)).ToList();
+        var used = options.Objective(backbone).FeatureLayers();
         int deepest = used.Max(l => IndexOf(backbone, l));
         var trunkLayers = deepest >= 0 ? backbone.Layers.Take(deepest + 1).ToList() : used;
         long weights = WeightBytes(backbone, used);
@@ -221,9 +220,6 @@ public static class Preflight
 
     /// <summary>The L-BFGS history pairs a run fills: the history size, or fewer when a scale has fewer iterations.</summary>
     public static int EffectiveHistory(StyleTransferOptions options) => Math.Max(1, Math.Min(options.LbfgsHistory, options.Iterations));
-
-    static Losses.StyleObjectiveSpec StyleObjectiveSpecFor(Backbone backbone, StyleTransferOptions o) =>
-        Losses.StyleObjectiveSpec.FromDefaults(backbone, o.ContentLayers, o.StyleLayers, o.ContentWeight, o.StyleWeight, o.TvWeight, o.Smoothing);
 
     static int IndexOf(Backbone backbone, LayerInfo layer)
     {

@@ -68,6 +68,10 @@ public sealed record StyleTransferOptions
     /// <summary>Stop a stage early when the loss changes by less than this fraction for 5 iterations (default 1e-5; 0 disables).</summary>
     public double Tolerance { get; init; } = 1e-5;
 
+    /// <summary>The style objective of these options over <paramref name="backbone"/> (its defaults fill what is not set); validated.</summary>
+    public StyleObjectiveSpec Objective(Backbone backbone) =>
+        StyleObjectiveSpec.FromDefaults(backbone, ContentLayers, StyleLayers, ContentWeight, StyleWeight, TvWeight, Smoothing);
+
     /// <summary>The scales this run goes through.</summary>
     public IReadOnlyList<int> EffectiveScales => Scales is { Count: > 0 } ? Scales : new[] { Size };
 
@@ -131,8 +135,7 @@ public sealed class StyleTransferEngine
     public StyleTransferCache? Cache { get; init; }
 
     /// <summary>Builds the objective specification for these options.</summary>
-    public StyleObjectiveSpec Spec(StyleTransferOptions o) =>
-        StyleObjectiveSpec.FromDefaults(_backbone, o.ContentLayers, o.StyleLayers, o.ContentWeight, o.StyleWeight, o.TvWeight, o.Smoothing);
+    public StyleObjectiveSpec Spec(StyleTransferOptions o) => o.Objective(_backbone);
 
     /// <summary>Runs style transfer of <paramref name="content"/> in the style of <paramref name="styles"/>.</summary>
     public StyleTransferResult Run(ImageTensor content, IReadOnlyList<ImageTensor> styles, StyleTransferOptions options,
@@ -143,8 +146,7 @@ public sealed class StyleTransferEngine
         var scales = options.EffectiveScales;
         var sw = Stopwatch.StartNew();
         var history = new List<LossRecord>();
-        var weights = options.StyleBlend ?? Enumerable.Repeat(1f, styles.Count).ToList();
-        var blend = Normalise(weights);
+        var blend = StyleTargets.BlendWeights(options.StyleBlend, styles.Count);
 
         var cache = Cache;
         cache?.Prepare(spec, _settings);
@@ -165,10 +167,10 @@ public sealed class StyleTransferEngine
             current = stage == 0 ? Initial(options, contentScaled) : ImageIO.Resize(current!, w, h);
 
             // Targets: content features of the scaled content; blended Gram matrices of the styles.
-            var contentTargets = targetSession.Run(Inputs(contentScaled), Enumerable.Range(0, spec.ContentLayers.Count).Select(StyleObjective.ContentTarget).ToList());
-            int styleSide = (int)Math.Max(16, Math.Round(scales[stage] * options.StyleScale));
+            var contentTargets = StyleTargets.Content(targetSession, spec, contentScaled);
+            int styleSide = StyleTargets.StyleSide(scales[stage], options.StyleScale);
             var styleTargets = cache?.StyleTargets(styles, blend, styleSide) is { } cached ? cached
-                : BlendedStyleTargets(targetSession, spec, styles, weights, styleSide);
+                : StyleTargets.Blended(targetSession, spec, styles, blend, styleSide);
             cache?.KeepStyleTargets(styles, blend, styleSide, styleTargets);
 
             var contentShapes = Enumerable.Range(0, spec.ContentLayers.Count).Select(i => contentTargets[StyleObjective.ContentTarget(i)].Shape).ToList();
@@ -282,41 +284,5 @@ public sealed class StyleTransferEngine
                 var init = ImageIO.Load(o.Init);
                 return ImageIO.Resize(init, contentScaled.Width, contentScaled.Height);
         }
-    }
-
-    static Dictionary<string, FloatTensor> Inputs(ImageTensor img) =>
-        new() { [Backbone.InputName] = new FloatTensor(img.Data, new long[] { 1, 3, img.Height, img.Width }) };
-
-    /// <summary>
-    /// The style targets: each style image resized to <paramref name="longSide"/>, its Gram matrices from
-    /// <paramref name="targets"/> (a session of <see cref="StyleObjective.BuildTargetModel"/>), blended with
-    /// <paramref name="weights"/> normalised to sum 1 (styles of weight 0 are skipped). Keys are <see cref="StyleObjective.StyleTarget"/> names.
-    /// </summary>
-    public static Dictionary<string, FloatTensor> BlendedStyleTargets(OnnxSession targets, StyleObjectiveSpec spec, IReadOnlyList<ImageTensor> styles,
-        IReadOnlyList<float> weights, int longSide)
-    {
-        var blend = Normalise(weights);
-        var names = Enumerable.Range(0, spec.StyleLayers.Count).Select(StyleObjective.StyleTarget).ToList();
-        Dictionary<string, FloatTensor>? acc = null;
-        for (int s = 0; s < styles.Count; s++)
-        {
-            if (blend[s] == 0) continue;
-            var scaled = ImageIO.ResizeToLongSide(styles[s], longSide);
-            var grams = targets.Run(Inputs(scaled), names);
-            if (acc is null)
-            {
-                acc = grams.ToDictionary(k => k.Key, k => new FloatTensor(k.Value.Data.Select(v => v * blend[s]).ToArray(), k.Value.Shape));
-                continue;
-            }
-            foreach (var n in names)
-                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(grams[n].Data, blend[s], acc[n].Data, acc[n].Data);
-        }
-        return acc!;
-    }
-
-    static float[] Normalise(IReadOnlyList<float> w)
-    {
-        float s = w.Sum();
-        return w.Select(v => v / s).ToArray();
     }
 }

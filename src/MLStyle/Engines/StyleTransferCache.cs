@@ -29,7 +29,7 @@ public sealed class StyleTransferCache : IDisposable
     internal void Prepare(StyleObjectiveSpec spec, SessionSettings settings)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var key = Key(spec);
+        var key = spec.Key;
         if (key == _specKey && Equals(settings, _settings)) return;
         Clear();
         (_specKey, _spec, _settings) = (key, spec, settings);
@@ -55,10 +55,6 @@ public sealed class StyleTransferCache : IDisposable
         LossSessionsBuilt++;
         return session;
     }
-
-    static string Key(StyleObjectiveSpec s) =>
-        $"{s.Backbone.Hash}|{string.Join(",", s.ContentLayers.Select(l => $"{l.Layer}:{l.Weight}"))}|{string.Join(",", s.StyleLayers.Select(l => $"{l.Layer}:{l.Weight}"))}" +
-        $"|{s.ContentWeight}|{s.StyleWeight}|{s.TvWeight}|{s.Smoothing}";
 
     void Clear()
     {

@@ -71,8 +71,8 @@ public static class DreamDefaults
     /// </summary>
     public static IReadOnlyList<WeightedLayer> Layers(Backbone backbone)
     {
-        if (backbone.Name == "resnet18") return new[] { new WeightedLayer("layer3.0", 1f), new WeightedLayer("layer3.1", 1f) };
-        if (backbone.Layers.Any(l => l.Name == "relu4_2")) return new[] { new WeightedLayer("relu4_2", 1f) };
+        if (backbone.Kind == BackboneKind.ResNet18) return new[] { new WeightedLayer("layer3.0", 1f), new WeightedLayer("layer3.1", 1f) };
+        if (backbone.Kind == BackboneKind.Vgg) return new[] { new WeightedLayer("relu4_2", 1f) };
         var deep = backbone.Layers.Where(l => l.Channels > 0).ToList();
         if (deep.Count == 0) throw new ModelException($"backbone '{backbone.Name}' has no feature layers to dream with");
         return new[] { new WeightedLayer(deep[Math.Min(deep.Count - 1, deep.Count * 2 / 3)].Name, 1f) };

@@ -1,7 +1,10 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using MLStyle.Autodiff;
 using MLStyle.Backbones;
+using MLStyle.Imaging;
 using MLStyle.Onnx;
+using MLStyle.Runtime;
 using Onnx;
 
 namespace MLStyle.Losses;
@@ -31,7 +34,11 @@ public sealed record WeightedLayer(string Layer, float Weight)
     }
 }
 
-/// <summary>Everything that defines the style-transfer objective.</summary>
+/// <summary>
+/// Everything that defines the style-transfer objective (Gatys et al. 2016): the backbone, the content and style layers with
+/// their weights, the weights of the three terms and the activation smoothing. <see cref="FromDefaults"/> fills what is not
+/// given from <see cref="StyleDefaults.For"/>; <see cref="WriteTo"/> is its one serialisation (option hashes, cache keys).
+/// </summary>
 public sealed record StyleObjectiveSpec(
     Backbone Backbone,
     IReadOnlyList<WeightedLayer> ContentLayers,
@@ -41,14 +48,12 @@ public sealed record StyleObjectiveSpec(
     float TvWeight,
     ActivationSmoothing Smoothing)
 {
-    /// <summary>The backbone's defaults, with optional overrides.</summary>
+    /// <summary>The backbone's defaults (<see cref="StyleDefaults.For"/>), with optional overrides; validated.</summary>
     public static StyleObjectiveSpec FromDefaults(Backbone backbone, IReadOnlyList<WeightedLayer>? content = null, IReadOnlyList<WeightedLayer>? style = null,
         float? contentWeight = null, float? styleWeight = null, float? tvWeight = null, ActivationSmoothing? smoothing = null)
     {
-        var d = backbone.Defaults;
-        var spec = new StyleObjectiveSpec(backbone,
-            content ?? d.ContentLayers.Select(l => new WeightedLayer(l.Layer, l.Weight)).ToList(),
-            style ?? d.StyleLayers.Select(l => new WeightedLayer(l.Layer, l.Weight)).ToList(),
+        var d = StyleDefaults.For(backbone);
+        var spec = new StyleObjectiveSpec(backbone, content ?? d.ContentLayers, style ?? d.StyleLayers,
             contentWeight ?? d.ContentWeight, styleWeight ?? d.StyleWeight, tvWeight ?? d.TvWeight, smoothing ?? d.Smoothing);
         spec.Validate();
         return spec;
@@ -61,9 +66,46 @@ public sealed record StyleObjectiveSpec(
         foreach (var (n, v) in new[] { ("content weight", ContentWeight), ("style weight", StyleWeight), ("tv weight", TvWeight) })
             if (!(v >= 0) || float.IsInfinity(v)) throw new MLStyleException($"invalid {n} {v}: must be finite and non-negative");
     }
+
+    /// <summary>The backbone layers the objective reads: the content layers, then the style layers.</summary>
+    public IReadOnlyList<LayerInfo> FeatureLayers() => ContentLayers.Concat(StyleLayers).Select(l => Backbone.Layer(l.Layer)).ToList();
+
+    /// <summary>
+    /// Writes the objective into <paramref name="json"/> as <c>content_weight</c>, <c>style_weight</c>, <c>tv_weight</c>,
+    /// <c>content_layers</c>, <c>style_layers</c> (<c>[{layer, weight}]</c>) and <c>smoothing</c>, in that order.
+    /// </summary>
+    public JsonObject WriteTo(JsonObject json)
+    {
+        static JsonArray Layers(IEnumerable<WeightedLayer> layers) =>
+            new(layers.Select(l => (JsonNode)new JsonObject { ["layer"] = l.Layer, ["weight"] = l.Weight }).ToArray());
+        json["content_weight"] = ContentWeight;
+        json["style_weight"] = StyleWeight;
+        json["tv_weight"] = TvWeight;
+        json["content_layers"] = Layers(ContentLayers);
+        json["style_layers"] = Layers(StyleLayers);
+        json["smoothing"] = Smoothing.ToString().ToLowerInvariant();
+        return json;
+    }
+
+    /// <summary>A key equal for equal objectives: the backbone's hash and <see cref="WriteTo"/>.</summary>
+    public string Key => $"{Backbone.Hash}|{WriteTo(new JsonObject()).ToJsonString()}";
 }
 
-/// <summary>Builds the ONNX graphs of style transfer: target extraction and loss + gradient.</summary>
+/// <summary>The scalar terms of a style loss added to a graph (tensor names; each term already weighted).</summary>
+/// <param name="Loss">Content + style + total variation.</param>
+/// <param name="Content">Σ content weight · layer weight · content loss.</param>
+/// <param name="Style">Σ style weight · layer weight · style loss.</param>
+/// <param name="Tv">Total-variation weight · total variation.</param>
+public sealed record StyleLossTerms(string Loss, string Content, string Style, string Tv);
+
+/// <summary>
+/// The style-transfer objective as ONNX graphs: the one place it is assembled. <see cref="AddLoss(GraphBuilder, StyleObjectiveSpec, string, IReadOnlyList{string}, IReadOnlyList{string}, TrunkCopier, string)"/>
+/// adds content + Gram style + total-variation loss on top of any image tensor <c>[N, 3, H, W]</c> (0–255) of a graph, so
+/// gradients can be taken through it to the image or to whatever produced it; <see cref="BuildTargetModel"/> and
+/// <see cref="BuildLossModel"/> are the standalone models the optimisation engine runs. The targets are graph tensors: content
+/// features <c>[1 or N, C, h, w]</c> (from <see cref="AddContentTargets"/> or the target model) and Gram matrices
+/// <c>[1, C, C]</c> (from <see cref="StyleTargets.Blended"/>, added with <see cref="AddStyleTargets"/>).
+/// </summary>
 public static class StyleObjective
 {
     /// <summary>Output names of the loss model.</summary>
@@ -77,8 +119,7 @@ public static class StyleObjective
 
     static ModelProto TrunkWithInput(StyleObjectiveSpec spec, long[] imageDims)
     {
-        var layers = spec.ContentLayers.Concat(spec.StyleLayers).Select(l => spec.Backbone.Layer(l.Layer)).ToList();
-        var m = spec.Backbone.TrunkFor(layers);
+        var m = spec.Backbone.TrunkFor(spec.FeatureLayers());
         var inp = m.Graph.Input.First(i => i.Name == Backbone.InputName);
         var dims = inp.Type.TensorType.Shape.Dim;
         for (int i = 0; i < 4; i++)
@@ -86,6 +127,10 @@ public static class StyleObjective
         m.Graph.Output.Clear();
         return m;
     }
+
+    /// <summary>Trunk tensor → the same name: for graphs built on the trunk itself.</summary>
+    static Dictionary<string, string> Itself(StyleObjectiveSpec spec) =>
+        spec.FeatureLayers().Select(l => l.Tensor).Distinct().ToDictionary(t => t, t => t);
 
     /// <summary>
     /// A model from the image (any size) to the targets: smoothed content features <c>content_target_i</c> and Gram matrices
@@ -95,21 +140,16 @@ public static class StyleObjective
     {
         var m = TrunkWithInput(spec, new long[] { 1, 3, -1, -1 });
         var b = new GraphBuilder(m);
+        var trunk = Itself(spec);
         for (int i = 0; i < spec.ContentLayers.Count; i++)
-        {
-            var f = Smoothed(b, spec, spec.ContentLayers[i].Layer);
-            b.AddOutput(b.Identity(f, ContentTarget(i)));
-        }
+            b.AddOutput(b.Identity(Smoothed(b, spec, trunk, spec.ContentLayers[i]), ContentTarget(i)));
         for (int i = 0; i < spec.StyleLayers.Count; i++)
-        {
-            var g = StyleLosses.Gram(b, Smoothed(b, spec, spec.StyleLayers[i].Layer));
-            b.AddOutput(b.Identity(g, StyleTarget(i)));
-        }
+            b.AddOutput(b.Identity(StyleLosses.Gram(b, Smoothed(b, spec, trunk, spec.StyleLayers[i])), StyleTarget(i)));
         return m;
     }
 
-    static string Smoothed(GraphBuilder b, StyleObjectiveSpec spec, string layer) =>
-        StyleLosses.Smooth(b, spec.Backbone.Layer(layer).Tensor, spec.Smoothing);
+    static string Smoothed(GraphBuilder b, StyleObjectiveSpec spec, IReadOnlyDictionary<string, string> trunk, WeightedLayer layer) =>
+        StyleLosses.Smooth(b, trunk[spec.Backbone.Layer(layer.Layer).Tensor], spec.Smoothing);
 
     /// <summary>
     /// The loss model for an image of <paramref name="width"/>×<paramref name="height"/>: inputs <c>image</c> and the targets;
@@ -119,29 +159,139 @@ public static class StyleObjective
     {
         var m = TrunkWithInput(spec, new long[] { 1, 3, height, width });
         var b = new GraphBuilder(m);
-        var contentTerms = new List<(string, float)>();
-        for (int i = 0; i < spec.ContentLayers.Count; i++)
+        var contentTargets = Enumerable.Range(0, spec.ContentLayers.Count)
+            .Select(i => b.AddInput(ContentTarget(i), ElementType.Float, contentTargetShapes[i])).ToList();
+        var styleTargets = spec.StyleLayers.Select((l, i) =>
         {
-            var f = Smoothed(b, spec, spec.ContentLayers[i].Layer);
-            var t = b.AddInput(ContentTarget(i), ElementType.Float, contentTargetShapes[i]);
-            contentTerms.Add((StyleLosses.ContentLoss(b, f, t), spec.ContentLayers[i].Weight * spec.ContentWeight));
-        }
-        var styleTerms = new List<(string, float)>();
-        for (int i = 0; i < spec.StyleLayers.Count; i++)
-        {
-            var f = Smoothed(b, spec, spec.StyleLayers[i].Layer);
-            long c = spec.Backbone.Layer(spec.StyleLayers[i].Layer).Channels;
-            var t = b.AddInput(StyleTarget(i), ElementType.Float, new long[] { 1, c, c });
-            styleTerms.Add((StyleLosses.StyleLoss(b, StyleLosses.Gram(b, f), t), spec.StyleLayers[i].Weight * spec.StyleWeight));
-        }
-        var content = b.Identity(StyleLosses.WeightedSum(b, contentTerms), ContentLoss);
-        var style = b.Identity(StyleLosses.WeightedSum(b, styleTerms), StyleLoss);
-        var tv = b.Identity(b.Mul(StyleLosses.TotalVariation(b, Backbone.InputName), spec.TvWeight), TvLoss);
-        var loss = b.Identity(b.Sum(new[] { content, style, tv }), Loss);
+            long c = spec.Backbone.Layer(l.Layer).Channels;
+            return b.AddInput(StyleTarget(i), ElementType.Float, new long[] { 1, c, c });
+        }).ToList();
+        var terms = AddLoss(b, spec, Backbone.InputName, Itself(spec), contentTargets, styleTargets);
+        var content = b.Identity(terms.Content, ContentLoss);
+        var style = b.Identity(terms.Style, StyleLoss);
+        var tv = b.Identity(terms.Tv, TvLoss);
+        var loss = b.Identity(terms.Loss, Loss);
         var grads = Differentiator.AddGradients(b, loss, null, new[] { Backbone.InputName });
         var g = b.Identity(grads[Backbone.InputName], ImageGrad);
         foreach (var o in new[] { loss, content, style, tv, g }) b.AddOutput(o);
         GraphTransforms.RemoveUnusedInitializers(m);
         return m;
     }
+
+    /// <summary>
+    /// Adds the smoothed content features of <paramref name="image"/> (<c>[N, 3, H, W]</c>, 0–255, any tensor of the graph) —
+    /// the content targets of <see cref="AddLoss(GraphBuilder, StyleObjectiveSpec, string, IReadOnlyList{string}, IReadOnlyList{string}, TrunkCopier, string)"/>.
+    /// The backbone trunk, pruned to the content layers, is copied into the graph with <paramref name="trunks"/>.
+    /// </summary>
+    public static IReadOnlyList<string> AddContentTargets(GraphBuilder b, StyleObjectiveSpec spec, string image, TrunkCopier trunks, string prefix)
+    {
+        var map = trunks.Append(spec.Backbone.TrunkFor(spec.ContentLayers.Select(l => spec.Backbone.Layer(l.Layer))), image, prefix);
+        return spec.ContentLayers.Select(l => Smoothed(b, spec, map, l)).ToList();
+    }
+
+    /// <summary>Adds Gram targets (as computed by <see cref="StyleTargets.Blended"/>, in style-layer order) as constants.</summary>
+    public static IReadOnlyList<string> AddStyleTargets(GraphBuilder b, IReadOnlyList<FloatTensor> grams) =>
+        grams.Select((g, i) => b.Constant(g.Data, g.Shape, $"style_gram_{i}")).ToList();
+
+    /// <summary>
+    /// Adds the loss of <paramref name="image"/> (<c>[N, 3, H, W]</c>, 0–255, any tensor of the graph: an input, or the output
+    /// of another network) against the targets. The backbone trunk, pruned to the objective's layers, is copied into the graph
+    /// reading <paramref name="image"/>; node names start with <paramref name="prefix"/>. Differentiate
+    /// <see cref="StyleLossTerms.Loss"/> with <see cref="Differentiator.AddGradients"/> to get gradients through it.
+    /// </summary>
+    /// <param name="b">The graph.</param>
+    /// <param name="spec">The objective.</param>
+    /// <param name="image">The image tensor.</param>
+    /// <param name="contentTargets">One per content layer: <c>[1, C, h, w]</c>, or <c>[N, C, h, w]</c> for a batch.</param>
+    /// <param name="styleTargets">One per style layer: <c>[1, C, C]</c>, shared by the batch.</param>
+    /// <param name="trunks">Copies the trunk; share one copier so the backbone's weights are stored once.</param>
+    /// <param name="prefix">Prefix of the copied trunk's names.</param>
+    /// <returns>
+    /// The weighted terms. For a batch (N ≠ 1), each term is the mean over the images: the content loss is a mean over all
+    /// elements, the style and total-variation terms are divided by N.
+    /// </returns>
+    public static StyleLossTerms AddLoss(GraphBuilder b, StyleObjectiveSpec spec, string image, IReadOnlyList<string> contentTargets,
+        IReadOnlyList<string> styleTargets, TrunkCopier trunks, string prefix) =>
+        AddLoss(b, spec, image, trunks.Append(spec.Backbone.TrunkFor(spec.FeatureLayers()), image, prefix), contentTargets, styleTargets);
+
+    /// <summary>The loss over trunk tensors already in the graph (<paramref name="trunk"/>: trunk tensor name → graph tensor).</summary>
+    static StyleLossTerms AddLoss(GraphBuilder b, StyleObjectiveSpec spec, string image, IReadOnlyDictionary<string, string> trunk,
+        IReadOnlyList<string> contentTargets, IReadOnlyList<string> styleTargets)
+    {
+        if (contentTargets.Count != spec.ContentLayers.Count || styleTargets.Count != spec.StyleLayers.Count)
+            throw new ArgumentException($"the objective needs {spec.ContentLayers.Count} content and {spec.StyleLayers.Count} style targets");
+        var contentTerms = spec.ContentLayers.Select((l, i) =>
+            (StyleLosses.ContentLoss(b, Smoothed(b, spec, trunk, l), contentTargets[i]), l.Weight * spec.ContentWeight)).ToList();
+        var styleTerms = spec.StyleLayers.Select((l, i) =>
+            (PerImage(b, StyleLosses.StyleLoss(b, StyleLosses.Gram(b, Smoothed(b, spec, trunk, l)), styleTargets[i]), image), l.Weight * spec.StyleWeight)).ToList();
+        var content = StyleLosses.WeightedSum(b, contentTerms);
+        var style = StyleLosses.WeightedSum(b, styleTerms);
+        var tv = b.Mul(PerImage(b, StyleLosses.TotalVariation(b, image), image), spec.TvWeight);
+        return new StyleLossTerms(b.Sum(new[] { content, style, tv }), content, style, tv);
+    }
+
+    /// <summary>A term summed over the batch divided by the batch size N (unchanged when N is known to be 1).</summary>
+    static string PerImage(GraphBuilder b, string term, string image)
+    {
+        var n = b.Dims(image) is { Length: > 0 } d ? d[0] : -1;
+        if (n == 1) return term;
+        if (n > 1) return b.Div(term, b.Scalar(n));
+        var count = b.Node("ReduceProd", new[] { b.ShapeSlice(image, 0, 1) }, null, ("keepdims", 0));
+        return b.Div(term, b.Cast(count, ElementType.Float));
+    }
+}
+
+/// <summary>
+/// The targets of the style objective: content features of the content image, and the Gram matrices of the style images
+/// at the style size (<see cref="StyleSide"/>), blended (<see cref="BlendWeights"/>) when there are several.
+/// </summary>
+public static class StyleTargets
+{
+    /// <summary>The long side of the style images for an output long side and a style scale (at least 16 pixels).</summary>
+    public static int StyleSide(int outputLongSide, float styleScale) => (int)Math.Max(16, Math.Round(outputLongSide * styleScale));
+
+    /// <summary>Blend weights normalised to sum 1 (equal weights when <paramref name="blend"/> is null).</summary>
+    public static float[] BlendWeights(IReadOnlyList<float>? blend, int styles)
+    {
+        var w = blend ?? Enumerable.Repeat(1f, styles).ToList();
+        float s = w.Sum();
+        return w.Select(v => v / s).ToArray();
+    }
+
+    /// <summary>
+    /// The content targets of <paramref name="content"/> from <paramref name="targets"/> (a session of
+    /// <see cref="StyleObjective.BuildTargetModel"/>). Keys are <see cref="StyleObjective.ContentTarget"/> names.
+    /// </summary>
+    public static Dictionary<string, FloatTensor> Content(OnnxSession targets, StyleObjectiveSpec spec, ImageTensor content) =>
+        targets.Run(Inputs(content), Enumerable.Range(0, spec.ContentLayers.Count).Select(StyleObjective.ContentTarget).ToList());
+
+    /// <summary>
+    /// The style targets: each style image resized to <paramref name="longSide"/>, its Gram matrices from
+    /// <paramref name="targets"/> (a session of <see cref="StyleObjective.BuildTargetModel"/>), blended with
+    /// <paramref name="weights"/> normalised to sum 1 (styles of weight 0 are skipped). Keys are <see cref="StyleObjective.StyleTarget"/> names.
+    /// </summary>
+    public static Dictionary<string, FloatTensor> Blended(OnnxSession targets, StyleObjectiveSpec spec, IReadOnlyList<ImageTensor> styles,
+        IReadOnlyList<float> weights, int longSide)
+    {
+        var blend = BlendWeights(weights, styles.Count);
+        var names = Enumerable.Range(0, spec.StyleLayers.Count).Select(StyleObjective.StyleTarget).ToList();
+        Dictionary<string, FloatTensor>? acc = null;
+        for (int s = 0; s < styles.Count; s++)
+        {
+            if (blend[s] == 0) continue;
+            var scaled = ImageIO.ResizeToLongSide(styles[s], longSide);
+            var grams = targets.Run(Inputs(scaled), names);
+            if (acc is null)
+            {
+                acc = grams.ToDictionary(k => k.Key, k => new FloatTensor(k.Value.Data.Select(v => v * blend[s]).ToArray(), k.Value.Shape));
+                continue;
+            }
+            foreach (var n in names)
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(grams[n].Data, blend[s], acc[n].Data, acc[n].Data);
+        }
+        return acc!;
+    }
+
+    static Dictionary<string, FloatTensor> Inputs(ImageTensor img) =>
+        new() { [Backbone.InputName] = new FloatTensor(img.Data, new long[] { 1, 3, img.Height, img.Width }) };
 }
