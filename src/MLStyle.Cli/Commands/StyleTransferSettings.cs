@@ -83,6 +83,10 @@ public class StyleTransferSettings : BackboneSettings
     [Description("Activation smoothing before the losses: none or softmax (Wang et al. 2021). Default: the backbone's.")]
     public string? Smoothing { get; init; }
 
+    [CommandOption("--input-blur <TAPS>")]
+    [Description("Binomial blur the backbone sees the image through, against stride grids: 0 (none), 3 or 5 taps. Default: the backbone's.")]
+    public int? InputBlur { get; init; }
+
     [CommandOption("--tolerance <T>")]
     [Description("Stop a scale early when the loss changes by less than T for 5 iterations (default 1e-5; 0: never).")]
     public string Tolerance { get; init; } = "1e-5";
@@ -141,5 +145,6 @@ public class StyleTransferSettings : BackboneSettings
             _ => throw new MLStyleException($"invalid --smoothing '{Smoothing}': use none or softmax"),
         },
         Tolerance = Float(Tolerance, "--tolerance")!.Value,
+        InputBlur = InputBlur,
     };
 }

@@ -65,12 +65,15 @@ public sealed record StyleTransferOptions
     /// <summary>Activation smoothing (default: the backbone's; SWAG softmax for ResNet18).</summary>
     public ActivationSmoothing? Smoothing { get; init; }
 
+    /// <summary>Taps of the binomial blur the backbone sees the image through: 0 (none), 3 or 5 (default: the backbone's).</summary>
+    public int? InputBlur { get; init; }
+
     /// <summary>Stop a stage early when the loss changes by less than this fraction for 5 iterations (default 1e-5; 0 disables).</summary>
     public double Tolerance { get; init; } = 1e-5;
 
     /// <summary>The style objective of these options over <paramref name="backbone"/> (its defaults fill what is not set); validated.</summary>
     public StyleObjectiveSpec Objective(Backbone backbone) =>
-        StyleObjectiveSpec.FromDefaults(backbone, ContentLayers, StyleLayers, ContentWeight, StyleWeight, TvWeight, Smoothing);
+        StyleObjectiveSpec.FromDefaults(backbone, ContentLayers, StyleLayers, ContentWeight, StyleWeight, TvWeight, Smoothing, InputBlur);
 
     /// <summary>The scales this run goes through.</summary>
     public IReadOnlyList<int> EffectiveScales => Scales is { Count: > 0 } ? Scales : new[] { Size };

@@ -27,6 +27,9 @@ public sealed record StyleDefaults(
     float TvWeight,
     ActivationSmoothing Smoothing)
 {
+    /// <summary>Taps of the binomial blur the backbone sees the image through (<see cref="StyleObjectiveSpec.InputBlur"/>; 0: none).</summary>
+    public int InputBlur { get; init; }
+
     /// <summary>
     /// ResNet18: chosen by looking at results (docs/style-transfer.md): style on conv1 … layer3.1, content on layer2.1,
     /// raw activations (SWAG's softmax smoothing made the peaky layers dominate and barely stylised; see the docs).
