@@ -87,6 +87,10 @@ public class StyleTransferSettings : BackboneSettings
     [Description("Binomial blur the backbone sees the image through, against stride grids: 0 (none), 3 or 5 taps. Default: the backbone's.")]
     public int? InputBlur { get; init; }
 
+    [CommandOption("--smooth-updates <TAPS>")]
+    [Description("Blur every change the optimiser makes to the image, against stride grids: 0 (off), 3 or 5 taps (default 0).")]
+    public int SmoothUpdates { get; init; }
+
     [CommandOption("--tolerance <T>")]
     [Description("Stop a scale early when the loss changes by less than T for 5 iterations (default 1e-5; 0: never).")]
     public string Tolerance { get; init; } = "1e-5";
@@ -146,5 +150,6 @@ public class StyleTransferSettings : BackboneSettings
         },
         Tolerance = Float(Tolerance, "--tolerance")!.Value,
         InputBlur = InputBlur,
+        SmoothUpdates = SmoothUpdates,
     };
 }

@@ -68,6 +68,12 @@ public sealed record StyleTransferOptions
     /// <summary>Taps of the binomial blur the backbone sees the image through: 0 (none), 3 or 5 (default: the backbone's).</summary>
     public int? InputBlur { get; init; }
 
+    /// <summary>
+    /// Taps (3 or 5; 0: off) of the blur applied to every change the optimiser makes to the image (x = start + blur(z), see
+    /// <see cref="BlurredUpdates"/>): keeps the strided layers' period-2/4 gradient pattern out of the picture.
+    /// </summary>
+    public int SmoothUpdates { get; init; }
+
     /// <summary>Stop a stage early when the loss changes by less than this fraction for 5 iterations (default 1e-5; 0 disables).</summary>
     public double Tolerance { get; init; } = 1e-5;
 
@@ -94,6 +100,7 @@ public sealed record StyleTransferOptions
             if (blend.Count != styleCount) throw new MLStyleException($"--style-blend has {blend.Count} weights for {styleCount} style images");
             if (blend.Any(w => !(w >= 0) || float.IsInfinity(w)) || blend.Sum() <= 0) throw new MLStyleException("style blend weights must be non-negative with a positive sum");
         }
+        if (SmoothUpdates is not (0 or 1 or 3 or 5)) throw new MLStyleException($"invalid smooth updates {SmoothUpdates}: use 0 (off), 3 or 5 taps");
         if (Tolerance < 0) throw new MLStyleException($"invalid tolerance {Tolerance}");
     }
 }
@@ -206,18 +213,24 @@ public sealed class StyleTransferEngine
             initial ??= evalRecord;
             last = evalRecord;
             var lastGood = (float[])x.Clone();
+            // The optimiser's variable: the pixels themselves, or z of x = start + blur(z) with --smooth-updates.
+            var updates = options.SmoothUpdates > 1 ? new BlurredUpdates(x, 3, w, h, options.SmoothUpdates) : null;
+            var variable = updates is null ? x : new float[x.Length];
             Objective objective = (xs, g) =>
             {
-                if (!xs.Overlaps(x)) xs.CopyTo(x);
+                if (updates is not null) updates.ToImage(xs, x);
+                else if (!xs.Overlaps(x)) xs.CopyTo(x);
                 evalRecord = Evaluate(evalRecord.Iteration);
-                grad.CopyTo(g);
+                if (updates is not null) updates.ToVariable(grad, g);
+                else grad.CopyTo(g);
                 return evalRecord.Loss;
             };
             var stageSw = Stopwatch.StartNew();
             for (int it = 1; it <= options.Iterations; it++)
             {
                 cancel.ThrowIfCancellationRequested();
-                opt.Step(x, objective);
+                opt.Step(variable, objective);
+                updates?.ToImage(variable, x);
                 globalIter++;
                 doneWork += (long)scales[stage] * scales[stage];
                 var rec = evalRecord with { Iteration = it };
