@@ -88,8 +88,8 @@ public class StyleTransferSettings : BackboneSettings
     public int? InputBlur { get; init; }
 
     [CommandOption("--smooth-updates <TAPS>")]
-    [Description("Blur every change the optimiser makes to the image, against stride grids: 0 (off), 3 or 5 taps (default 0).")]
-    public int SmoothUpdates { get; init; }
+    [Description("Blur every change the optimiser makes to the image, against stride grids: 0 (off), 3 or 5 taps (default 3).")]
+    public int? SmoothUpdates { get; init; }
 
     [CommandOption("--tolerance <T>")]
     [Description("Stop a scale early when the loss changes by less than T for 5 iterations (default 1e-5; 0: never).")]
@@ -150,6 +150,6 @@ public class StyleTransferSettings : BackboneSettings
         },
         Tolerance = Float(Tolerance, "--tolerance")!.Value,
         InputBlur = InputBlur,
-        SmoothUpdates = SmoothUpdates,
+        SmoothUpdates = SmoothUpdates ?? new StyleTransferOptions().SmoothUpdates,
     };
 }

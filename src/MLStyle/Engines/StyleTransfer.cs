@@ -70,9 +70,9 @@ public sealed record StyleTransferOptions
 
     /// <summary>
     /// Taps (3 or 5; 0: off) of the blur applied to every change the optimiser makes to the image (x = start + blur(z), see
-    /// <see cref="BlurredUpdates"/>): keeps the strided layers' period-2/4 gradient pattern out of the picture.
+    /// <see cref="BlurredUpdates"/>): keeps the strided layers' period-2/4 gradient pattern out of the picture. Default 3.
     /// </summary>
-    public int SmoothUpdates { get; init; }
+    public int SmoothUpdates { get; init; } = 3;
 
     /// <summary>Stop a stage early when the loss changes by less than this fraction for 5 iterations (default 1e-5; 0 disables).</summary>
     public double Tolerance { get; init; } = 1e-5;
