@@ -32,8 +32,8 @@ public class StyleTransferSettings : BackboneSettings
     public string? LearningRate { get; init; }
 
     [CommandOption("--history <N>")]
-    [Description("L-BFGS history pairs (default 100).")]
-    public int History { get; init; } = 100;
+    [Description("L-BFGS history pairs (default 50).")]
+    public int History { get; init; } = 50;
 
     [CommandOption("--line-search <MODE>")]
     [Description("L-BFGS line search: none (default, one evaluation per iteration) or strong-wolfe.")]

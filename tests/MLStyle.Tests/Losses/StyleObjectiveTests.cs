@@ -26,7 +26,7 @@ public class StyleObjectiveTests
     {
         var spec = StyleObjectiveSpec.FromDefaults(ResNet);
         Assert.Equal(StyleDefaults.ResNet18.StyleLayers, spec.StyleLayers);
-        Assert.Equal((3f, 1e4f, 1e-2f), (spec.ContentWeight, spec.StyleWeight, spec.TvWeight));
+        Assert.Equal((200f, 1e4f, 1e-2f), (spec.ContentWeight, spec.StyleWeight, spec.TvWeight));
         var tiny = TinyNet.Backbone();
         var d = StyleDefaults.For(tiny);
         Assert.Equal(BackboneKind.Generic, tiny.Kind);
