@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using MLStyle;
 using MLStyle.Cli;
 using MLStyle.Cli.Commands;
@@ -13,6 +14,15 @@ Console.CancelKeyPress += (_, e) =>
     Console.Error.WriteLine("stopping: finishing the current step (press Ctrl+C again to abort)");
     cts.Cancel();
 };
+// Schedulers stop tasks with SIGTERM (scancel, Slurm time limits and preemption, Kubernetes pod deletion): stop as on
+// Ctrl+C, so a batch abandons its images in flight cleanly and a rerun resumes.
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
+{
+    ctx.Cancel = true;
+    if (cts.IsCancellationRequested) return;
+    Console.Error.WriteLine("stopping: terminated (SIGTERM), finishing the current step");
+    cts.Cancel();
+});
 SessionFactory.Warning += msg => Output.Warn(msg);
 
 var app = new CommandApp();
@@ -43,6 +53,10 @@ app.Configure(c =>
         b.AddCommand<BatchDreamCommand>("dream")
             .WithDescription("DeepDream on every image of a directory tree (the options of dream, plus --input DIR --output DIR).")
             .WithExample("batch", "dream", "--input", "photos", "--output", "dreams", "--size", "512");
+        b.AddCommand<BatchStatusCommand>("status")
+            .WithDescription("The merged state of a batch and its shards: done, failed (with reasons), pending, throughput, time left.")
+            .WithExample("batch", "status", "--output", "styled")
+            .WithExample("batch", "status", "--output", "styled", "--json");
     });
     c.AddBranch("bench", b =>
     {

@@ -33,6 +33,9 @@ public interface IBatchSettings
 
     /// <summary>Redo every image.</summary>
     bool Force { get; }
+
+    /// <summary>The shard, <c>K/N</c>, <c>auto/N</c> or <c>auto</c>, or null for the whole batch.</summary>
+    string? Shard { get; }
 }
 
 /// <summary><c>mlstyle batch stylize</c>: stylises every image of a directory tree.</summary>
@@ -72,6 +75,10 @@ public sealed class BatchStylizeCommand : Command<BatchStylizeCommand.Settings>
         [CommandOption("--force")]
         [Description("Redo every image, even those an earlier run finished (default: resume).")]
         public bool Force { get; init; }
+
+        [CommandOption("--shard <K/N>")]
+        [Description(BatchCli.ShardDescription)]
+        public string? Shard { get; init; }
 
         /// <inheritdoc />
         public override ValidationResult Validate()
@@ -146,6 +153,10 @@ public sealed class BatchDreamCommand : Command<BatchDreamCommand.Settings>
         [Description("Redo every image, even those an earlier run finished (default: resume).")]
         public bool Force { get; init; }
 
+        [CommandOption("--shard <K/N>")]
+        [Description(BatchCli.ShardDescription)]
+        public string? Shard { get; init; }
+
         /// <inheritdoc />
         public override ValidationResult Validate()
         {
@@ -176,14 +187,45 @@ public sealed class BatchDreamCommand : Command<BatchDreamCommand.Settings>
 /// <summary>The shared parts of the <c>mlstyle batch</c> commands.</summary>
 public static class BatchCli
 {
+    /// <summary>The help of <c>--shard</c>.</summary>
+    public const string ShardDescription =
+        "Do only shard K of N (1 <= K <= N) of the images, chosen by a hash of their paths, with its own manifest, so that N processes " +
+        "(e.g. a job array) share one output directory. 'auto/N' takes K from the scheduler's task index (SLURM_ARRAY_TASK_ID, " +
+        "JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX, BATCH_TASK_INDEX; 0-based); 'auto' also takes N when the scheduler gives it.";
+
     /// <summary>Checks the batch options; null when they are fine.</summary>
     public static ValidationResult? Validate(IBatchSettings s)
     {
         if (s.Workers < 1) return ValidationResult.Error($"invalid --workers {s.Workers}: must be at least 1");
         if (s.Format.ToLowerInvariant() is not ("png" or "jpg" or "jpeg")) return ValidationResult.Error($"invalid --format '{s.Format}': use png or jpg");
-        if (s.Report is not null && !s.Report.EndsWith(".html", StringComparison.OrdinalIgnoreCase) && !s.Report.EndsWith(".htm", StringComparison.OrdinalIgnoreCase))
-            return ValidationResult.Error($"--report '{s.Report}': the report is written as .html");
+        if (ValidateReport(s.Report) is { } report) return report;
+        if (s.Shard is not null)
+        {
+            try
+            {
+                BatchShard.Parse(s.Shard, Environment.GetEnvironmentVariable, out _);
+            }
+            catch (MLStyleException e)
+            {
+                return ValidationResult.Error(e.Message);
+            }
+        }
         return null;
+    }
+
+    /// <summary>Checks a <c>--report</c> path (an .html file); null when it is fine or not given.</summary>
+    public static ValidationResult? ValidateReport(string? report) =>
+        report is not null && !report.EndsWith(".html", StringComparison.OrdinalIgnoreCase) && !report.EndsWith(".htm", StringComparison.OrdinalIgnoreCase)
+            ? ValidationResult.Error($"--report '{report}': the report is written as .html")
+            : null;
+
+    /// <summary>The shard of this run (whole when there is no --shard), announced with the scheduler variable that gave it.</summary>
+    static BatchShard Shard(IBatchSettings s, IReadOnlyList<BatchItem> items)
+    {
+        if (s.Shard is null) return BatchShard.Whole;
+        var shard = BatchShard.Parse(s.Shard, Environment.GetEnvironmentVariable, out var source);
+        Cli.Output.Info($"shard {shard}{(source is null ? "" : $" from {source}")}: {shard.Select(items).Count} of the {items.Count} images");
+        return shard;
     }
 
     /// <summary>Lists the batch's images and checks that the output directory and report can be written.</summary>
@@ -198,6 +240,7 @@ public static class BatchCli
         if (!Directory.Exists(outDir) && (parent is null || !Directory.Exists(parent)))
             throw new MLStyleException($"cannot create the output directory '{s.Output}': '{parent}' does not exist");
         if (Directory.Exists(outDir)) CheckWritable(outDir);
+        (s.Shard is null ? BatchShard.Whole : BatchShard.Parse(s.Shard, Environment.GetEnvironmentVariable, out _)).CheckLayout(outDir);
         if (s.Report is not null)
         {
             var dir = Path.GetDirectoryName(Path.GetFullPath(s.Report))!;
@@ -245,8 +288,17 @@ public static class BatchCli
     /// <summary>Runs a batch with progress, per-file failure lines, a summary and an optional report; returns the exit code.</summary>
     public static int Run(IImageJob job, IReadOnlyList<BatchItem> items, IBatchSettings s, Runtime.SessionSettings session, ImageLoadOptions load, CancellationToken cancel)
     {
+        var shard = Shard(s, items);
+        var output = Path.GetFullPath(s.Output);
+        Directory.CreateDirectory(output);
+        new BatchRunInfo
+        {
+            Input = Path.GetFullPath(s.Input), Shard = shard.ToString(), Include = s.Include, Exclude = s.Exclude, Format = s.Format,
+            Total = items.Count, Items = shard.Select(items).Count, Host = Environment.MachineName, Started = DateTimeOffset.UtcNow,
+        }.Write(output, shard);
         var runner = new BatchRunner(job, s.Output, new BatchOptions
         {
+            Shard = shard,
             Workers = s.Workers,
             Session = session,
             Load = load,
@@ -280,7 +332,7 @@ public static class BatchCli
         }
         Console.WriteLine($"batch: {summary.Total} images: {summary.Done} done, {summary.Skipped} skipped, {summary.Failed} failed" +
                           $"{(summary.Cancelled ? $", {summary.Abandoned + summary.NotStarted} not done" : "")} in {Cli.Output.Duration(summary.Elapsed)} " +
-                          $"({summary.ImagesPerMinute:F1} images/min); manifest {Path.Combine(Path.GetFullPath(s.Output), BatchManifest.FileName)}" +
+                          $"({summary.ImagesPerMinute:F1} images/min); manifest {Path.Combine(output, shard.ManifestFileName)}" +
                           (s.Report is null ? "" : $"; report {s.Report}"));
         if (summary.Cancelled)
         {

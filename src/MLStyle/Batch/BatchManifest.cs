@@ -115,10 +115,12 @@ public sealed class BatchManifest : IDisposable
     public static IReadOnlyList<ManifestEntry> Read(string path) => Parse(File.ReadAllLines(path, Encoding.UTF8), out _);
 
     /// <summary>Opens (creating if needed) the manifest of an output directory for appending.</summary>
+    /// <param name="outputDirectory">The output directory.</param>
+    /// <param name="fileName">The manifest's name (default <see cref="FileName"/>; a shard's is <see cref="BatchShard.ManifestFileName"/>).</param>
     /// <exception cref="MLStyleException">The directory is missing or the manifest cannot be opened.</exception>
-    public static BatchManifest Open(string outputDirectory)
+    public static BatchManifest Open(string outputDirectory, string fileName = FileName)
     {
-        var path = System.IO.Path.Combine(System.IO.Path.GetFullPath(outputDirectory), FileName);
+        var path = System.IO.Path.Combine(System.IO.Path.GetFullPath(outputDirectory), fileName);
         try
         {
             var lines = File.Exists(path) ? File.ReadAllLines(path, Encoding.UTF8) : Array.Empty<string>();

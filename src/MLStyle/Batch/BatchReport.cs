@@ -19,6 +19,20 @@ public static class Thumbnails
                          ?? throw new MLStyleException("the JPEG encoder failed on a thumbnail");
         return data.ToArray();
     }
+
+    /// <summary>A thumbnail of an image file, or null when <paramref name="longSide"/> is 0 or the file cannot be read.</summary>
+    public static byte[]? OfFile(string path, int longSide, ImageLoadOptions? load = null)
+    {
+        if (longSide <= 0 || !File.Exists(path)) return null;
+        try
+        {
+            return Jpeg(ImageIO.Load(path, load ?? new ImageLoadOptions()), longSide);
+        }
+        catch (MLStyleException)
+        {
+            return null;
+        }
+    }
 }
 
 /// <summary>
@@ -50,7 +64,8 @@ public static class BatchReport
         sb.Append("<h1>").Append(Html(title)).Append("</h1>\n<p>");
         sb.Append(inv, $"{summary.Total} images: <b>{summary.Done} done</b>, {summary.Skipped} skipped (done earlier), ");
         sb.Append(inv, $"<span class=\"failed\">{summary.Failed} failed</span>");
-        if (summary.Abandoned + summary.NotStarted > 0) sb.Append(inv, $", {summary.Abandoned + summary.NotStarted} not done (cancelled)");
+        if (summary.Abandoned + summary.NotStarted > 0)
+            sb.Append(inv, $", {summary.Abandoned + summary.NotStarted} not done{(summary.Cancelled ? " (cancelled)" : "")}");
         sb.Append(inv, $"; {summary.Elapsed.TotalSeconds:F1} s, {summary.ImagesPerMinute:F1} images per minute.</p>\n");
         var first = summary.Outcomes.FirstOrDefault()?.Entry;
         if (first is not null)

@@ -31,6 +31,12 @@ public sealed record BatchOptions
 
     /// <summary>When above 0, keep JPEG thumbnails with this long side of every input and output, for reports (default 0).</summary>
     public int ThumbnailSize { get; init; }
+
+    /// <summary>
+    /// The part of the batch this runner does (default: the whole batch). A shard runs only its images, with its own
+    /// manifest and lock, so several shards can write into one output directory at once (see <see cref="BatchShard"/>).
+    /// </summary>
+    public BatchShard Shard { get; init; } = BatchShard.Whole;
 }
 
 /// <summary>Progress of a batch.</summary>
@@ -120,12 +126,13 @@ public sealed class BatchRunner
         Math.Max(1, (totalThreads > 0 ? totalThreads : Environment.ProcessorCount) / Math.Max(1, workers));
 
     /// <summary>Runs the batch.</summary>
-    /// <param name="items">The images (see <see cref="BatchInputs.Discover"/>).</param>
+    /// <param name="items">The images (see <see cref="BatchInputs.Discover"/>); with <see cref="BatchOptions.Shard"/>, only this shard's are run.</param>
     /// <param name="cancel">Stops the batch: the images in flight are abandoned, the others are not started.</param>
     /// <exception cref="MLStyleException">The output directory or the manifest cannot be written.</exception>
     public BatchSummary Run(IReadOnlyList<BatchItem> items, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(items);
+        items = _options.Shard.Select(items);
         var sw = Stopwatch.StartNew();
         try
         {
@@ -136,8 +143,9 @@ public sealed class BatchRunner
             throw new MLStyleException($"cannot create the output directory '{_outputDirectory}': {e.Message.ReplaceLineEndings(" ").TrimEnd('.')}", e);
         }
         using var exclusive = LockOutput();
+        _options.Shard.CheckLayout(_outputDirectory);
         RemoveStaleTemporaries(items);
-        using var manifest = BatchManifest.Open(_outputDirectory);
+        using var manifest = BatchManifest.Open(_outputDirectory, _options.Shard.ManifestFileName);
 
         var state = new RunState(items.Count, Math.Min(_options.Workers, Math.Max(1, items.Count)));
         var session = _options.Session with { Threads = ThreadsPerWorker(_options.Session.Threads, state.Fractions.Length) };
@@ -160,14 +168,16 @@ public sealed class BatchRunner
     /// <summary>Takes the output directory's lock (released when the run ends or the process dies).</summary>
     FileStream LockOutput()
     {
-        var path = Path.Combine(_outputDirectory, LockFileName);
+        var path = Path.Combine(_outputDirectory, _options.Shard.LockFileName);
         try
         {
             return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
         }
         catch (IOException)
         {
-            throw new MLStyleException($"another batch is writing into '{_outputDirectory}': wait for it to finish, or use another output directory");
+            throw new MLStyleException(_options.Shard.IsWhole
+                ? $"another batch is writing into '{_outputDirectory}': wait for it to finish, or use another output directory"
+                : $"shard {_options.Shard} is already running in '{_outputDirectory}': wait for it to finish");
         }
         catch (UnauthorizedAccessException e)
         {
@@ -336,18 +346,7 @@ public sealed class BatchRunner
 
     byte[]? Thumbnail(ImageTensor image) => _options.ThumbnailSize > 0 ? Thumbnails.Jpeg(image, _options.ThumbnailSize) : null;
 
-    byte[]? ThumbnailOfFile(string path)
-    {
-        if (_options.ThumbnailSize <= 0) return null;
-        try
-        {
-            return Thumbnails.Jpeg(ImageIO.Load(path, _options.Load), _options.ThumbnailSize);
-        }
-        catch (MLStyleException)
-        {
-            return null;
-        }
-    }
+    byte[]? ThumbnailOfFile(string path) => Thumbnails.OfFile(path, _options.ThumbnailSize, _options.Load);
 
     /// <summary>Deletes the temporary files that a killed run left beside the outputs it was writing.</summary>
     void RemoveStaleTemporaries(IReadOnlyList<BatchItem> items)

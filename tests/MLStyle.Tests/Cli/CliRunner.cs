@@ -68,15 +68,21 @@ public static class CliRunner
         }
     }
 
-    /// <summary>Runs <c>dotnet MLStyle.Cli.dll args…</c> as a separate process.</summary>
-    public static CliResult RunProcess(params string[] args)
+    /// <summary>Starts <c>dotnet MLStyle.Cli.dll args…</c> as a separate process with redirected stdout and stderr.</summary>
+    public static Process StartProcess(params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "MLStyle.Cli.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment.Remove("MLSTYLE_DEBUG"); // errors must stay one line
-        using var p = Process.Start(psi)!;
+        return Process.Start(psi)!;
+    }
+
+    /// <summary>Runs <c>dotnet MLStyle.Cli.dll args…</c> as a separate process.</summary>
+    public static CliResult RunProcess(params string[] args)
+    {
+        using var p = StartProcess(args);
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(120_000))
