@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLStyle.Backbones;
 using MLStyle.Losses;
+using MLStyle.Imaging;
 using MLStyle.ML.Internal;
 using MLStyle.Onnx;
 
@@ -25,7 +26,8 @@ namespace MLStyle.ML;
 /// g the gradient of the objective (MLStyle's differentiator, as ONNX operators), so a step moves pixels by about `StepSize`
 /// on the 0–255 scale whatever the gradient's magnitude. Octaves are unrolled into the ONNX model, smallest first: octave k
 /// runs `Iterations` steps on the image resized by `OctaveScale`^-(Octaves−1−k), starting from that resized image plus the
-/// detail the previous octave added (upsampled). Each octave is one ONNX `Loop` with a fixed trip count; all octaves share the
+/// detail the previous octave added (upsampled); octaves whose short side would fall below 16 pixels are skipped
+/// (`MLStyle.Losses.DreamSchedule`, the engine's schedule and step). Each octave is one ONNX `Loop` with a fixed trip count; all octaves share the
 /// backbone's weights. Tiling is not needed at pipeline sizes (the whole image is one tile).
 /// ]]></format>
 /// </remarks>
@@ -94,13 +96,12 @@ public sealed class DeepDreamEstimator : IEstimator<TransformerChain<ITransforme
         => OnnxChain.FitImageModel(_catalog, input, _inputColumn, _outputColumn, _options.ImageWidth, _options.ImageHeight,
             _options.OutputKind == ImageOutputKind.Image, (size, tensor) => OnnxModels.ToBytes(BuildModel(size, tensor)));
 
-    /// <summary>The octave sizes, smallest first (each side at least 16 pixels).</summary>
+    /// <summary>The smallest octave side: the estimator's images may be small, so it goes below the engine's.</summary>
+    internal const int MinOctaveSide = 16;
+
+    /// <summary>The octave sizes, smallest first (<see cref="DreamSchedule.OctaveSizes"/>; octaves below 16 pixels are skipped).</summary>
     internal static IReadOnlyList<ImageSize> OctaveSizes(ImageSize size, int octaves, float scale) =>
-        Enumerable.Range(0, octaves).Select(o =>
-        {
-            double f = Math.Pow(scale, octaves - 1 - o);
-            return new ImageSize(Math.Max(16, (int)Math.Round(size.Width / f)), Math.Max(16, (int)Math.Round(size.Height / f)));
-        }).ToList();
+        DreamSchedule.OctaveSizes(size.Width, size.Height, octaves, scale, MinOctaveSide).Reverse().Select(s => new ImageSize(s.Width, s.Height)).ToList();
 
     internal global::Onnx.ModelProto BuildModel(ImageSize size, string outputTensor)
     {
@@ -130,9 +131,7 @@ public sealed class DeepDreamEstimator : IEstimator<TransformerChain<ITransforme
             var map = copier.Inline(objectiveModel, new Dictionary<string, string> { [Backbone.InputName] = x, [DreamObjective.LayerScale] = layerScale }, $"octave{k}/");
             var objective = map[DreamObjective.Objective];
             var g = map[DreamObjective.ImageGrad];
-            var meanAbs = b.ReduceMean(b.Node("Abs", new[] { g }), null, keepdims: false);
-            var step = b.Div(b.Mul(g, o.StepSize), b.Add(meanAbs, b.Scalar(1e-8f)));
-            var next = GraphOps.Clip(b, b.Add(x, step));
+            var next = DreamSchedule.AddNormalisedStep(b, x, g, o.StepSize);
             b.SetInfo(next, TensorInfo.Float(s.Dims));
             var outs = loop.End(o.Iterations, new[] { start }, new[] { next }, new[] { objective }, $"octave{k}");
 
@@ -144,10 +143,10 @@ public sealed class DeepDreamEstimator : IEstimator<TransformerChain<ITransforme
                 b.SetInfo(detail, TensorInfo.Float(s.Dims));
             }
         }
-        var result = o.PreserveColors ? GraphOps.PreserveColors(b, current!, input) : GraphOps.Clip(b, current!);
+        var result = o.PreserveColors ? ColorTransfer.AddPreserveColors(b, current!, input) : GraphOps.Clip(b, current!);
         size.AddPixelOutput(b, result, outputTensor);
         var all = objectives.Count == 1 ? objectives[0] : b.Concat(0, objectives.ToArray());
-        b.AddOutput(b.Identity(all, StyleTransferEstimator.LossesOutput), TensorInfo.Float(o.Iterations * o.Octaves));
+        b.AddOutput(b.Identity(all, StyleTransferEstimator.LossesOutput), TensorInfo.Float(o.Iterations * sizes.Count));
         GraphTransforms.RemoveUnusedInitializers(b.Model);
         return b.Model;
     }

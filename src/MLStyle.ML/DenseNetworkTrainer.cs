@@ -1,14 +1,11 @@
-using System.Diagnostics;
 using System.Numerics.Tensors;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms;
 using Microsoft.ML.Transforms.Onnx;
-using MLStyle.Autodiff;
 using MLStyle.ML.Internal;
 using MLStyle.Onnx;
 using MLStyle.Runtime;
-using Onnx;
 
 namespace MLStyle.ML;
 
@@ -128,8 +125,8 @@ public sealed class DenseNetworkTrainer : IEstimator<DenseNetworkTransformer>
         ArgumentNullException.ThrowIfNull(input);
         var o = _options;
         var (dim, classes) = CheckColumns(input.Schema);
-        var labels = ClassNames(input.Schema[o.LabelColumnName], classes);
-        var (x, y) = ReadRows(input, dim);
+        var labels = ClassLabels.FromKeyValues(input.Schema[o.LabelColumnName], classes);
+        var (x, y) = DenseNetworkData.ReadRows(input, o.FeatureColumnName, o.LabelColumnName, dim);
         int n = y.Length;
         if (n == 0) throw new InvalidOperationException($"no usable rows: every row has a missing '{o.LabelColumnName}' or non-finite '{o.FeatureColumnName}'");
 
@@ -140,7 +137,7 @@ public sealed class DenseNetworkTrainer : IEstimator<DenseNetworkTransformer>
         var validRows = order[..validation];
         var trainRows = order[validation..];
 
-        var (mean, invStd) = o.NormalizeFeatures ? Standardisation(x, trainRows, dim) : (new float[dim], Enumerable.Repeat(1f, dim).ToArray());
+        var (mean, invStd) = o.NormalizeFeatures ? DenseNetworkData.Standardisation(x, trainRows, dim) : (new float[dim], Enumerable.Repeat(1f, dim).ToArray());
         var z = new float[x.Length];
         for (int r = 0; r < n; r++)
             for (int j = 0; j < dim; j++) z[r * dim + j] = (x[r * dim + j] - mean[j]) * invStd[j];
@@ -149,7 +146,7 @@ public sealed class DenseNetworkTrainer : IEstimator<DenseNetworkTransformer>
         var network = new DenseNetwork(sizes, mean, invStd, labels.Names);
         network.Initialise(rng);
         var settings = MLContextDeviceExtensions.SettingsFor(_catalog);
-        var (history, best, elapsed) = Train(network, z, y, trainRows, validRows, settings, rng);
+        var (history, best, elapsed) = DenseNetworkTraining.Train(network, o, z, y, trainRows, validRows, settings, rng);
 
         var chain = BuildChain(network, labels, settings, input);
         return new DenseNetworkTransformer(chain, network, o.FeatureColumnName, history, best, elapsed);
@@ -164,185 +161,6 @@ public sealed class DenseNetworkTrainer : IEstimator<DenseNetworkTransformer>
             throw SchemaChecks.Mismatch("label", o.LabelColumnName, "Key<UInt32> (use MapValueToKey)", l.Type.ToString());
         if (key.Count < 2 || key.Count > 1_000_000) throw SchemaChecks.Mismatch("label", o.LabelColumnName, "a key with at least 2 values", l.Type.ToString());
         return (f.Size, (int)key.Count);
-    }
-
-    /// <summary>The label's key values (as text for display and export) and how to map a class index back to them.</summary>
-    static ClassLabels ClassNames(DataViewSchema.Column label, int classes)
-    {
-        var ann = label.Annotations.Schema.GetColumnOrNull("KeyValues");
-        var type = (ann?.Type as VectorDataViewType)?.ItemType;
-        ClassLabels? typed = type switch
-        {
-            TextDataViewType => ClassLabels.Of(KeyValues<ReadOnlyMemory<char>>(label).Select(v => v.ToString()).ToArray(), classes),
-            { RawType: var t } when t == typeof(int) => ClassLabels.Of(KeyValues<int>(label), classes),
-            { RawType: var t } when t == typeof(uint) => ClassLabels.Of(KeyValues<uint>(label), classes),
-            { RawType: var t } when t == typeof(long) => ClassLabels.Of(KeyValues<long>(label), classes),
-            { RawType: var t } when t == typeof(float) => ClassLabels.Of(KeyValues<float>(label), classes),
-            { RawType: var t } when t == typeof(double) => ClassLabels.Of(KeyValues<double>(label), classes),
-            { RawType: var t } when t == typeof(bool) => ClassLabels.Of(KeyValues<bool>(label), classes),
-            _ => null,
-        };
-        return typed ?? ClassLabels.Of(Enumerable.Range(0, classes).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray(), classes)!;
-    }
-
-    static T[] KeyValues<T>(DataViewSchema.Column label)
-    {
-        VBuffer<T> buf = default;
-        label.GetKeyValues(ref buf);
-        return buf.DenseValues().ToArray();
-    }
-
-    (float[] X, int[] Y) ReadRows(IDataView input, int dim)
-    {
-        var o = _options;
-        var fCol = input.Schema[o.FeatureColumnName];
-        var lCol = input.Schema[o.LabelColumnName];
-        var xs = new List<float>();
-        var ys = new List<int>();
-        using var cursor = input.GetRowCursor(new[] { fCol, lCol });
-        var getF = cursor.GetGetter<VBuffer<float>>(fCol);
-        var getL = cursor.GetGetter<uint>(lCol);
-        VBuffer<float> f = default;
-        uint label = 0;
-        var dense = new float[dim];
-        while (cursor.MoveNext())
-        {
-            getL(ref label);
-            if (label == 0) continue;
-            getF(ref f);
-            f.CopyTo(dense);
-            if (!TensorPrimitives.IsFiniteAll(dense)) continue;
-            xs.AddRange(dense);
-            ys.Add((int)label - 1);
-        }
-        return (xs.ToArray(), ys.ToArray());
-    }
-
-    static (float[] Mean, float[] InvStd) Standardisation(float[] x, int[] rows, int dim)
-    {
-        var mean = new double[dim];
-        var sq = new double[dim];
-        foreach (var r in rows)
-            for (int j = 0; j < dim; j++) { double v = x[r * dim + j]; mean[j] += v; sq[j] += v * v; }
-        var m = new float[dim];
-        var inv = new float[dim];
-        for (int j = 0; j < dim; j++)
-        {
-            double mu = mean[j] / rows.Length;
-            double variance = Math.Max(0, sq[j] / rows.Length - mu * mu);
-            m[j] = (float)mu;
-            inv[j] = variance > 1e-12 ? (float)(1 / Math.Sqrt(variance)) : 1f;
-        }
-        return (m, inv);
-    }
-
-    (List<DenseNetworkEpoch> History, int BestEpoch, TimeSpan Elapsed) Train(DenseNetwork net, float[] z, int[] y, int[] trainRows, int[] validRows,
-        SessionSettings settings, Random rng)
-    {
-        var o = _options;
-        int dim = net.Sizes[0], classes = net.Sizes[^1];
-        using var train = new OnnxSession(net.TrainingGraph(), settings);
-        using var eval = validRows.Length > 0 ? new OnnxSession(net.LogProbabilityGraph(), settings) : null;
-        var adam = net.Parameters.Select(p => (M: new float[p.Length], V: new float[p.Length])).ToArray();
-        var tmp = new float[net.Parameters.Max(p => p.Length)];
-        var history = new List<DenseNetworkEpoch>();
-        var sw = Stopwatch.StartNew();
-        float bestLoss = float.PositiveInfinity;
-        int bestEpoch = 0, step = 0;
-        float[][]? bestParameters = null;
-        var rows = (int[])trainRows.Clone();
-        for (int epoch = 1; epoch <= o.Epochs; epoch++)
-        {
-            rng.Shuffle(rows);
-            double lossSum = 0;
-            int batches = 0;
-            for (int start = 0; start < rows.Length; start += o.BatchSize)
-            {
-                int bs = Math.Min(o.BatchSize, rows.Length - start);
-                var (bx, by) = Batch(z, y, rows.AsSpan(start, bs), dim, classes);
-                var inputs = net.ParameterInputs();
-                inputs[DenseNetwork.Input] = FloatTensor.Of(bx, bs, dim);
-                inputs[DenseNetwork.Target] = FloatTensor.Of(by, bs, classes);
-                var result = train.Run(inputs, net.TrainingOutputs);
-                float loss = result[DenseNetwork.Loss].Data[0];
-                if (!float.IsFinite(loss)) throw new InvalidOperationException($"training diverged at epoch {epoch} (loss {loss}); lower LearningRate");
-                lossSum += loss;
-                batches++;
-                step++;
-                for (int p = 0; p < net.Parameters.Length; p++)
-                {
-                    var g = result[DenseNetwork.GradientName(p)].Data;
-                    var w = net.Parameters[p];
-                    if (o.L2Regularization > 0 && DenseNetwork.IsWeight(p)) TensorPrimitives.MultiplyAdd(w, o.L2Regularization, g, g);
-                    AdamUpdate(w, g, adam[p].M, adam[p].V, tmp.AsSpan(0, w.Length), o.LearningRate, step);
-                }
-            }
-            float? validLoss = null, validAccuracy = null;
-            if (eval is not null)
-            {
-                (validLoss, validAccuracy) = Evaluate(eval, net, z, y, validRows, dim, classes);
-                if (validLoss < bestLoss)
-                {
-                    bestLoss = validLoss.Value;
-                    bestEpoch = epoch;
-                    bestParameters = net.Parameters.Select(p => (float[])p.Clone()).ToArray();
-                }
-            }
-            else bestEpoch = epoch;
-            var record = new DenseNetworkEpoch(epoch, (float)(lossSum / Math.Max(1, batches)), validLoss, validAccuracy, sw.Elapsed);
-            history.Add(record);
-            o.Progress?.Report(record);
-            if (eval is not null && o.EarlyStoppingPatience > 0 && epoch - bestEpoch >= o.EarlyStoppingPatience) break;
-        }
-        if (bestParameters is not null)
-            for (int p = 0; p < bestParameters.Length; p++) bestParameters[p].CopyTo(net.Parameters[p], 0);
-        return (history, bestEpoch, sw.Elapsed);
-    }
-
-    static void AdamUpdate(float[] w, float[] g, float[] m, float[] v, Span<float> tmp, float lr, int t)
-    {
-        const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
-        TensorPrimitives.Multiply(m, b1, m);
-        TensorPrimitives.MultiplyAdd(g, 1 - b1, m, m);
-        TensorPrimitives.Multiply(g, g, tmp);
-        TensorPrimitives.Multiply(v, b2, v);
-        TensorPrimitives.MultiplyAdd(tmp, 1 - b2, v, v);
-        float c1 = 1 - MathF.Pow(b1, t), c2 = 1 - MathF.Pow(b2, t);
-        // w -= lr · (m / c1) / (sqrt(v / c2) + eps)
-        TensorPrimitives.Multiply(v, 1 / c2, tmp);
-        TensorPrimitives.Sqrt(tmp, tmp);
-        TensorPrimitives.Add(tmp, eps, tmp);
-        TensorPrimitives.Divide(m, tmp, tmp);
-        TensorPrimitives.MultiplyAdd(tmp, -lr / c1, w, w);
-    }
-
-    static (float[] X, float[] Y) Batch(float[] z, int[] y, ReadOnlySpan<int> rows, int dim, int classes)
-    {
-        var bx = new float[rows.Length * dim];
-        var by = new float[rows.Length * classes];
-        for (int i = 0; i < rows.Length; i++)
-        {
-            Array.Copy(z, rows[i] * dim, bx, i * dim, dim);
-            by[i * classes + y[rows[i]]] = 1f;
-        }
-        return (bx, by);
-    }
-
-    static (float Loss, float Accuracy) Evaluate(OnnxSession eval, DenseNetwork net, float[] z, int[] y, int[] rows, int dim, int classes)
-    {
-        var (bx, _) = Batch(z, y, rows, dim, classes);
-        var inputs = net.ParameterInputs();
-        inputs[DenseNetwork.Input] = FloatTensor.Of(bx, rows.Length, dim);
-        var logp = eval.Run(inputs, new[] { DenseNetwork.LogProbabilities })[DenseNetwork.LogProbabilities].Data;
-        double loss = 0;
-        int correct = 0;
-        for (int i = 0; i < rows.Length; i++)
-        {
-            var row = logp.AsSpan(i * classes, classes);
-            loss -= row[y[rows[i]]];
-            if (TensorPrimitives.IndexOfMax(row) == y[rows[i]]) correct++;
-        }
-        return ((float)(loss / rows.Length), correct / (float)rows.Length);
     }
 
     TransformerChain<ITransformer> BuildChain(DenseNetwork net, ClassLabels labels, SessionSettings settings, IDataView input)
@@ -369,81 +187,4 @@ public sealed class DenseNetworkTrainer : IEstimator<DenseNetworkTransformer>
         var keyValues = label.Annotations.FirstOrDefault(a => a.Name == "KeyValues").ItemType?.RawType;
         return SchemaTemplates.WithClassifier(inputSchema, ScoreColumnName, PredictedLabelColumnName, keyValues);
     }
-}
-
-/// <summary>
-/// Class values in the label's key order and the steps that turn a class index into <c>PredictedLabel</c>: a key whose key values
-/// have the label's own type (text, numbers or booleans), so <c>MapKeyToValue</c> gives back values of the label's type.
-/// </summary>
-internal sealed class ClassLabels
-{
-    public string[] Names { get; }
-
-    readonly Func<MLContext, EstimatorChain<ITransformer>, string, string, EstimatorChain<ITransformer>> _append;
-
-    ClassLabels(string[] names, Func<MLContext, EstimatorChain<ITransformer>, string, string, EstimatorChain<ITransformer>> append)
-    {
-        Names = names;
-        _append = append;
-    }
-
-    /// <summary>Null when the values are not distinct or not one per class.</summary>
-    public static ClassLabels? Of<T>(T[] values, int classes)
-    {
-        if (values.Length != classes || values.Distinct().Count() != classes) return null;
-        var names = values.Select(v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) ?? "").ToArray();
-        return new ClassLabels(names, (ml, chain, index, output) => AppendSteps(ml, chain, values, index, output));
-    }
-
-    /// <summary>index (uint) → class value (MapValue) → key over the class values in label order (MapValueToKey with key data).</summary>
-    internal static EstimatorChain<ITransformer> AppendSteps<T>(MLContext ml, EstimatorChain<ITransformer> chain, T[] values, string index, string output)
-    {
-        var value = index + ".Value";
-        var keyData = ml.Data.LoadFromEnumerable(values.Select(v => new ValueRow<T> { Value = v }));
-        return chain
-            .Append<ITransformer>(ml.Transforms.Conversion.MapValue(value, values.Select((v, i) => new KeyValuePair<uint, T>((uint)i, v)), index))
-            .Append<ITransformer>(ml.Transforms.Conversion.MapValueToKey(output, value, keyData: keyData))
-            .Append<ITransformer>(ml.Transforms.DropColumns(index, value));
-    }
-
-    public EstimatorChain<ITransformer> AppendPredictedLabel(MLContext ml, EstimatorChain<ITransformer> chain, string index, string output) =>
-        _append(ml, chain, index, output);
-
-    sealed class ValueRow<T>
-    {
-        public T Value { get; set; } = default!;
-    }
-}
-
-/// <summary>The arg-max step of <see cref="DenseNetworkTrainer"/>'s pipeline: Score → the index of the most probable class.</summary>
-[CustomMappingFactoryAttribute(ContractName)]
-public sealed class ArgMaxFactory : CustomMappingFactory<ArgMaxFactory.Input, ArgMaxFactory.Output>
-{
-    /// <summary>The contract name stored in saved models.</summary>
-    public const string ContractName = "MLStyle.ML.DenseNetwork.ArgMax";
-
-    internal const string IndexColumn = "MLStyle.DenseNetwork.PredictedIndex";
-
-    /// <summary>The input row: the class scores.</summary>
-    public sealed class Input
-    {
-        /// <summary>Class probabilities.</summary>
-        [ColumnName(DenseNetworkTrainer.ScoreColumnName), VectorType]
-        public float[] Score { get; set; } = Array.Empty<float>();
-    }
-
-    /// <summary>The output row: the index of the highest score.</summary>
-    public sealed class Output
-    {
-        /// <summary>Index of the highest score (from 0).</summary>
-        [ColumnName(IndexColumn)]
-        public uint PredictedIndex { get; set; }
-    }
-
-    /// <summary>Writes the index of the highest score (the first one on ties). Stateless and thread-safe.</summary>
-    public static void Map(Input input, Output output) =>
-        output.PredictedIndex = input.Score.Length == 0 ? 0u : (uint)TensorPrimitives.IndexOfMax<float>(input.Score);
-
-    /// <inheritdoc />
-    public override Action<Input, Output> GetMapping() => Map;
 }

@@ -6,6 +6,7 @@ using MLStyle.Imaging;
 using MLStyle.Losses;
 using MLStyle.ML.Internal;
 using MLStyle.Onnx;
+using MLStyle.Optimization;
 using MLStyle.Runtime;
 
 namespace MLStyle.ML;
@@ -136,10 +137,11 @@ public sealed class StyleTransferEstimator : IEstimator<TransformerChain<ITransf
         var (x, m, v) = (loop.Carried[0], loop.Carried[1], loop.Carried[2]);
         var loss = StyleObjective.AddLoss(b, spec, x, contentTargets, gramTargets, trunks, "step/").Loss;
         var grad = Differentiator.AddGradients(b, loss, null, new[] { x })[x];
-        var (x2, m2, v2) = GraphOps.AdamStep(b, loop.Iteration, x, grad, m, v, o.LearningRate);
+        var (step, m2, v2) = new AdamRule(o.LearningRate).Emit(b, loop.Iteration, o.Iterations, x, grad, m, v);
+        var x2 = GraphOps.Clip(b, step); // projected onto 0–255
         var outs = loop.End(o.Iterations, new[] { content, zeros, zeros }, new[] { x2, m2, v2 }, new[] { loss }, "style_transfer");
 
-        var result = o.PreserveColors ? GraphOps.PreserveColors(b, outs[0], content) : GraphOps.Clip(b, outs[0]);
+        var result = o.PreserveColors ? ColorTransfer.AddPreserveColors(b, outs[0], content) : GraphOps.Clip(b, outs[0]);
         size.AddPixelOutput(b, result, outputTensor);
         b.AddOutput(b.Identity(outs[3], LossesOutput), TensorInfo.Float(o.Iterations));
         GraphTransforms.RemoveUnusedInitializers(b.Model);

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLStyle.Imaging;
 using MLStyle.ML.Internal;
 using MLStyle.Onnx;
 using MLStyle.Runtime;
@@ -153,7 +154,7 @@ public sealed class StylizerEstimator : IEstimator<TransformerChain<ITransformer
                 original = b.Node("Resize", new[] { original, "", "", b.Ints(outSize.Dims) }, "resized_input", ("mode", "linear"));
                 b.SetInfo(original, TensorInfo.Float(outSize.Dims));
             }
-            result = GraphOps.PreserveColors(b, GraphOps.Clip(b, x), original);
+            result = ColorTransfer.AddPreserveColors(b, GraphOps.Clip(b, x), original);
         }
         else result = GraphOps.Clip(b, x);
         outSize.AddPixelOutput(b, result, output);

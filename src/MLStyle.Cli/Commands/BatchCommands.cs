@@ -96,7 +96,7 @@ public sealed class BatchStylizeCommand : Command<BatchStylizeCommand.Settings>
         var options = s.Options(styles.Count);
         options.Validate(styles.Count);
         var items = BatchCli.Discover(s);
-        var load = new ImageLoadOptions { MaxPixels = s.MaxPixels };
+        var load = s.LoadOptions();
         var backbone = s.Backbone();
         new StyleTransferEngine(backbone).Spec(options); // unknown layers: one clear error before any work
         if (options.Init is not ("content" or "random") && !File.Exists(options.Init))
@@ -172,7 +172,7 @@ public sealed class BatchDreamCommand : Command<BatchDreamCommand.Settings>
             throw new MLStyleException("--objective does not apply to guided dreams (--guide uses the guide-matching objective)");
         s.Options(null).Validate(); // every option, before any file is read
         var items = BatchCli.Discover(s);
-        var load = new ImageLoadOptions { MaxPixels = s.MaxPixels };
+        var load = s.LoadOptions();
         var backbone = s.Backbone();
         var guide = s.Guide is null ? null : ImageIO.Load(s.Guide, load);
         var options = s.Options(guide);

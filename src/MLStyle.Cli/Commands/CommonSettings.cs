@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using MLStyle.Backbones;
+using MLStyle.Imaging;
 using MLStyle.Runtime;
 using Spectre.Console.Cli;
 
@@ -36,6 +37,9 @@ public class BackboneSettings : CommandSettings
     [CommandOption("--max-pixels <N>")]
     [Description("Refuse input images with more pixels than this, checked from the header (default 50000000).")]
     public long MaxPixels { get; init; } = Imaging.ImageLoadOptions.DefaultMaxPixels;
+
+    /// <summary>How images are loaded: the --max-pixels limit, named as the option that raises it.</summary>
+    public ImageLoadOptions LoadOptions() => new() { MaxPixels = MaxPixels, MaxPixelsName = "--max-pixels" };
 
     /// <summary>The session settings these options describe.</summary>
     public SessionSettings Session() => new() { Device = ExecutionDevice.Parse(Device), Threads = Threads };

@@ -141,7 +141,7 @@ public sealed class DreamCommand : Command<DreamCommand.Settings>
             if (!Directory.Exists(Path.GetDirectoryName(dir))) throw new MLStyleException($"the parent of --frames-dir '{s.FramesDirectory}' does not exist");
         }
 
-        var load = new ImageLoadOptions { MaxPixels = s.MaxPixels };
+        var load = s.LoadOptions();
         var input = ImageIO.Load(s.Input, load);
         var guide = s.Guide is null ? null : ImageIO.Load(s.Guide, load);
         var options = s.Options(guide);

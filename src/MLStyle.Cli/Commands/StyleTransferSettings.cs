@@ -104,7 +104,7 @@ public class StyleTransferSettings : BackboneSettings
     public string? MaxMemory { get; init; }
 
     /// <summary>The memory limit: --max-memory, or the machine's available memory.</summary>
-    public long MemoryLimit() => MaxMemory is null ? Preflight.AvailableMemoryBytes() : Preflight.ParseBytes(MaxMemory);
+    public long MemoryLimit() => MaxMemory is null ? Preflight.AvailableMemoryBytes() : ByteSizes.Parse(MaxMemory);
 
     /// <summary>The style image paths.</summary>
     public IReadOnlyList<string> StylePaths() => Style.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -114,6 +114,13 @@ public class StyleTransferSettings : BackboneSettings
     {
         if (string.IsNullOrWhiteSpace(Style)) return ValidationResult.Error("--style is required");
         return base.Validate();
+    }
+
+    static IReadOnlyList<float> Blend(string text, int styleCount)
+    {
+        var blend = Floats(text, "--style-blend");
+        if (blend.Count != styleCount) throw new MLStyleException($"--style-blend has {blend.Count} weights for {styleCount} style images");
+        return blend;
     }
 
     /// <summary>The engine options these settings describe.</summary>
@@ -133,7 +140,7 @@ public class StyleTransferSettings : BackboneSettings
         ContentWeight = Float(ContentWeight, "--content-weight"),
         StyleWeight = Float(StyleWeight, "--style-weight"),
         TvWeight = Float(TvWeight, "--tv-weight"),
-        StyleBlend = StyleBlend is null ? null : Floats(StyleBlend, "--style-blend"),
+        StyleBlend = StyleBlend is null ? null : Blend(StyleBlend, styleCount),
         StyleScale = Float(StyleScale, "--style-scale")!.Value,
         Init = Init,
         Seed = Seed,

@@ -53,7 +53,7 @@ public sealed class StylizeCommand : Command<StylizeCommand.Settings>
         if (options.Init is not ("content" or "random") && !File.Exists(options.Init))
             throw new MLStyleException($"--init: '{options.Init}' is neither content, random nor an existing image");
 
-        var load = new ImageLoadOptions { MaxPixels = s.MaxPixels };
+        var load = s.LoadOptions();
         var info = Preflights.ProbeChecked(s.Content, load);
         var backbone = s.Backbone();
         var plan = Preflights.Plan(backbone, options, info.Width, info.Height, s.MemoryLimit(), workers: 1, styles.Length, s.DryRun);

@@ -7,7 +7,7 @@ namespace MLStyle.Backbones;
 /// Any ONNX CNN with one image input <c>[N, 3, H, W]</c> that expects RGB normalised with the ImageNet mean and standard
 /// deviation. Layers are addressed by their raw tensor names (every Conv, Relu and pooling output is listed).
 /// </summary>
-public static class GenericCnn
+internal static class GenericCnn
 {
     /// <summary>Prepares a generic CNN.</summary>
     public static Backbone Create(ModelProto m, string name, string source)

@@ -9,7 +9,7 @@ namespace MLStyle.Backbones;
 /// per-channel mean (so any image size works), drops the final 7×7 pooling and names its layers like torchvision:
 /// conv1, pool1, layer1.0 … layer4.2 (block outputs) and layerS.B.relu (the ReLU inside each block).
 /// </summary>
-public static class ResNet18Backbone
+internal static class ResNet18Backbone
 {
     /// <summary>Relative path of the network inside the model directory.</summary>
     public const string NetworkFile = "ResNet18Onnx/ResNet18.onnx";

@@ -7,7 +7,7 @@ namespace MLStyle.Backbones;
 /// VGG16/VGG19 files such as the ONNX model zoo's vgg16-7.onnx and vgg19-7.onnx (RGB input normalised with the ImageNet
 /// mean and standard deviation). Layers are named by structure as in Gatys et al.: conv1_1, relu1_1, …, pool5.
 /// </summary>
-public static class Vgg
+internal static class Vgg
 {
     /// <summary>ImageNet mean (RGB, 0–1 scale).</summary>
     public static readonly float[] ImageNetMean = { 0.485f, 0.456f, 0.406f };

@@ -75,7 +75,7 @@ public sealed record ManifestEntry
 /// Lines are only appended, each flushed to disk before the next image is reported, so a run killed at any moment loses
 /// at most the images in flight; a half-written last line (from a kill) is ignored when the manifest is read again.
 /// </summary>
-public sealed class BatchManifest : IDisposable
+internal sealed class BatchManifest : IDisposable
 {
     /// <summary>The manifest's file name.</summary>
     public const string FileName = "manifest.jsonl";

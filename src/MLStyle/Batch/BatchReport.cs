@@ -7,7 +7,7 @@ using SkiaSharp;
 namespace MLStyle.Batch;
 
 /// <summary>Small JPEG thumbnails for reports.</summary>
-public static class Thumbnails
+internal static class Thumbnails
 {
     /// <summary>Encodes <paramref name="image"/> shrunk to <paramref name="longSide"/> pixels (never enlarged) as a JPEG.</summary>
     public static byte[] Jpeg(ImageTensor image, int longSide, int quality = 85)

@@ -316,7 +316,7 @@ public sealed class BatchRunner
         catch (OutOfMemoryException)
         {
             DisposeWorker(ref worker);
-            return Failed("out of memory: try a smaller --size, fewer --workers, or --optimizer adam");
+            return Failed("out of memory: try smaller images, fewer workers, or the Adam optimizer");
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

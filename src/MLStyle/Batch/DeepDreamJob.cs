@@ -22,7 +22,7 @@ public sealed class DeepDreamJob : IImageJob
         ArgumentNullException.ThrowIfNull(backbone);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        if (options.Frames > 0) throw new MLStyleException("zoom frames (--frames) are not available in batches: dream the images one by one");
+        if (options.Frames > 0) throw new MLStyleException("zoom frames are not available in batches: dream the images one by one");
         if (options.Guide is not null && guideHash is null) throw new ArgumentException("a guided dream needs the guide's hash", nameof(guideHash));
         _backbone = backbone;
         _options = options;

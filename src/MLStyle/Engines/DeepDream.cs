@@ -9,8 +9,8 @@ namespace MLStyle.Engines;
 /// <summary>Options of DeepDream. The defaults follow Google's original notebook where it applies.</summary>
 public sealed record DeepDreamOptions
 {
-    /// <summary>Octaves below this short side (in pixels) are skipped.</summary>
-    public const int MinOctaveSide = 32;
+    /// <summary>Octaves below this short side (in pixels) are skipped (<see cref="DreamSchedule.MinOctaveSide"/>).</summary>
+    public const int MinOctaveSide = DreamSchedule.MinOctaveSide;
 
     /// <summary>Layers to excite, with weights (default: <see cref="DreamDefaults.Layers"/>; ResNet18: layer3.0 and layer3.1).</summary>
     public IReadOnlyList<WeightedLayer>? Layers { get; init; }
@@ -86,18 +86,8 @@ public sealed record DeepDreamOptions
     }
 
     /// <summary>The octave sizes for an image of <paramref name="width"/>×<paramref name="height"/>, largest (the image's own) first.</summary>
-    public IReadOnlyList<(int Width, int Height)> OctaveSizes(int width, int height)
-    {
-        var list = new List<(int, int)> { (width, height) };
-        for (int k = 1; k < Octaves; k++)
-        {
-            double f = Math.Pow(OctaveScale, k);
-            int w = (int)Math.Round(width / f, MidpointRounding.AwayFromZero), h = (int)Math.Round(height / f, MidpointRounding.AwayFromZero);
-            if (Math.Min(w, h) < MinOctaveSide) break;
-            list.Add((w, h));
-        }
-        return list;
-    }
+    public IReadOnlyList<(int Width, int Height)> OctaveSizes(int width, int height) =>
+        DreamSchedule.OctaveSizes(width, height, Octaves, OctaveScale, MinOctaveSide);
 }
 
 /// <summary>One gradient-ascent step: the objective before it (at the jittered image).</summary>
@@ -133,17 +123,12 @@ public sealed record DeepDreamResult(ImageTensor Image, IReadOnlyList<DreamStep>
 /// normalised steps, random jitter, optional tiles for big images, guided dreams and zoom frames. Gradients come from MLStyle's
 /// differentiation of the backbone (<see cref="DreamObjective"/>), run by ONNX Runtime.
 /// </summary>
-public sealed class DeepDreamEngine
+/// <param name="backbone">The network whose features the objective reads.</param>
+/// <param name="settings">Device and threads of the ONNX Runtime sessions (default <see cref="SessionSettings.Default"/>).</param>
+public sealed class DeepDreamEngine(Backbone backbone, SessionSettings? settings = null)
 {
-    readonly Backbone _backbone;
-    readonly SessionSettings _settings;
-
-    /// <summary>Creates an engine over a backbone.</summary>
-    public DeepDreamEngine(Backbone backbone, SessionSettings? settings = null)
-    {
-        _backbone = backbone;
-        _settings = settings ?? SessionSettings.Default;
-    }
+    readonly Backbone _backbone = backbone;
+    readonly SessionSettings _settings = settings ?? SessionSettings.Default;
 
     /// <summary>Called after every octave (see <see cref="DreamOctave"/>); for tests and visualisations.</summary>
     public Action<DreamOctave>? OctaveDone { get; init; }
@@ -240,7 +225,7 @@ public sealed class DeepDreamEngine
                 }
                 float objective = gradient.Compute(x, grad, ox, oy, gx, gy, cancel);
                 if (!float.IsFinite(objective)) throw new MLStyleException($"the objective became {objective} at octave {octave}, iteration {it}");
-                DreamMath.NormalisedStep(x.Data, grad, o.StepSize);
+                DreamSchedule.NormalisedStep(x.Data, grad, o.StepSize);
                 onStep(new DreamStep(0, octave, it, w, h, objective));
             }
             if (!reuseSessions) gradient.ReleaseSessions(); // untiled single dreams never see this size again

@@ -26,7 +26,7 @@ namespace MLStyle.Engines;
 /// of it, and those features see r further). Deep layers see farther than that; there, the grid offset is drawn at random
 /// every step so that the tile borders never stay in place and no seams build up.</para>
 /// </remarks>
-public sealed class DreamGradient : IDisposable
+internal sealed class DreamGradient : IDisposable
 {
     readonly DreamObjectiveSpec _spec;
     readonly SessionSettings _settings;
@@ -253,19 +253,5 @@ public sealed class DreamGradient : IDisposable
             _bound.Dispose();
             _session.Dispose();
         }
-    }
-}
-
-/// <summary>Small array helpers of the DeepDream step.</summary>
-static class DreamMath
-{
-    /// <summary>x += step / mean|g| · g, then clamps x to 0–255; returns mean|g|.</summary>
-    public static float NormalisedStep(float[] x, float[] g, float step)
-    {
-        float meanAbs = TensorPrimitives.SumOfMagnitudes(g) / g.Length;
-        if (meanAbs > 0 && float.IsFinite(meanAbs)) TensorPrimitives.MultiplyAdd(g, step / meanAbs, x, x);
-        TensorPrimitives.Max(x, 0f, x);
-        TensorPrimitives.Min(x, 255f, x);
-        return meanAbs;
     }
 }

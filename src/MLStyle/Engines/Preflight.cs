@@ -190,29 +190,9 @@ public static class Preflight
             var ea = Estimate(backbone, adam, contentWidth, contentHeight, styleCount, calibration);
             if (ea.PeakBytesWith(workers) <= limitBytes)
                 return new PreflightPlan(adam, ea, requested, limitBytes, $"L-BFGS {need} even with history {MinimumFallbackHistory}: using Adam ({Bytes(ea.PeakBytesWith(workers))})");
-            throw new MemoryLimitException($"a {requested.Width}x{requested.Height} image {need}, even with Adam ({Bytes(ea.PeakBytesWith(workers))}): use a smaller --size{(workers > 1 ? " or fewer --workers" : "")}, or raise --max-memory");
+            throw new MemoryLimitException($"a {requested.Width}x{requested.Height} image {need}, even with Adam ({Bytes(ea.PeakBytesWith(workers))}): use a smaller size{(workers > 1 ? " or fewer workers" : "")}, or raise the memory limit");
         }
-        throw new MemoryLimitException($"a {requested.Width}x{requested.Height} image {need}: use a smaller --size{(workers > 1 ? " or fewer --workers" : "")}, or raise --max-memory");
-    }
-
-    /// <summary>Parses a memory size: a number of bytes, or with a unit K, M, G, T (binary: KiB, MiB, GiB, TiB) or KB, MB, GB, TB (decimal).</summary>
-    /// <exception cref="MLStyleException">Not a positive size.</exception>
-    public static long ParseBytes(string text)
-    {
-        var s = (text ?? "").Trim();
-        int i = 0;
-        while (i < s.Length && (char.IsDigit(s[i]) || s[i] == '.')) i++;
-        var unit = s[i..].Trim().ToUpperInvariant();
-        double mult = unit switch
-        {
-            "" or "B" => 1,
-            "K" or "KIB" => 1L << 10, "M" or "MIB" => 1L << 20, "G" or "GIB" => 1L << 30, "T" or "TIB" => 1L << 40,
-            "KB" => 1e3, "MB" => 1e6, "GB" => 1e9, "TB" => 1e12,
-            _ => double.NaN,
-        };
-        if (i == 0 || double.IsNaN(mult) || !double.TryParse(s[..i], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !(v > 0) || v * mult >= long.MaxValue)
-            throw new MLStyleException($"invalid memory size '{text}': use e.g. 4GiB, 512MB or a number of bytes");
-        return (long)(v * mult);
+        throw new MemoryLimitException($"a {requested.Width}x{requested.Height} image {need}: use a smaller size{(workers > 1 ? " or fewer workers" : "")}, or raise the memory limit");
     }
 
     /// <summary>Bytes as a short human-readable size (MiB/GiB).</summary>

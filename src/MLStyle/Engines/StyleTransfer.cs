@@ -97,7 +97,7 @@ public sealed record StyleTransferOptions
         if (styleCount < 1) throw new MLStyleException("at least one style image is needed");
         if (StyleBlend is { } blend)
         {
-            if (blend.Count != styleCount) throw new MLStyleException($"--style-blend has {blend.Count} weights for {styleCount} style images");
+            if (blend.Count != styleCount) throw new MLStyleException($"the style blend has {blend.Count} weights for {styleCount} style images");
             if (blend.Any(w => !(w >= 0) || float.IsInfinity(w)) || blend.Sum() <= 0) throw new MLStyleException("style blend weights must be non-negative with a positive sum");
         }
         if (SmoothUpdates is not (0 or 1 or 3 or 5)) throw new MLStyleException($"invalid smooth updates {SmoothUpdates}: use 0 (off), 3 or 5 taps");
@@ -120,17 +120,12 @@ public sealed record StyleTransferResult(
 /// Neural style transfer by optimisation (Gatys et al. 2016): minimises content + Gram-matrix style + total-variation losses
 /// over the pixels, with gradients from MLStyle's own differentiation of the backbone, run by ONNX Runtime.
 /// </summary>
-public sealed class StyleTransferEngine
+/// <param name="backbone">The network whose features the objective reads.</param>
+/// <param name="settings">Device and threads of the ONNX Runtime sessions (default <see cref="SessionSettings.Default"/>).</param>
+public sealed class StyleTransferEngine(Backbone backbone, SessionSettings? settings = null)
 {
-    readonly Backbone _backbone;
-    readonly SessionSettings _settings;
-
-    /// <summary>Creates an engine over a backbone.</summary>
-    public StyleTransferEngine(Backbone backbone, SessionSettings? settings = null)
-    {
-        _backbone = backbone;
-        _settings = settings ?? SessionSettings.Default;
-    }
+    readonly Backbone _backbone = backbone;
+    readonly SessionSettings _settings = settings ?? SessionSettings.Default;
 
     /// <summary>Called with (global iteration, current image) every <c>saveEvery</c> iterations when set.</summary>
     public Action<int, ImageTensor>? Snapshot { get; init; }
@@ -142,7 +137,7 @@ public sealed class StyleTransferEngine
     /// Reuses sessions and style targets across runs (default null: every run builds its own). Set it when one engine
     /// stylises many images with the same styles and options, as a batch worker does; the caller owns and disposes it.
     /// </summary>
-    public StyleTransferCache? Cache { get; init; }
+    internal StyleTransferCache? Cache { get; init; }
 
     /// <summary>Builds the objective specification for these options.</summary>
     public StyleObjectiveSpec Spec(StyleTransferOptions o) => o.Objective(_backbone);

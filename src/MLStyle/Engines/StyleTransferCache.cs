@@ -12,7 +12,7 @@ namespace MLStyle.Engines;
 /// of the same size reuse it; a new size replaces it, so memory stays that of one image). Everything is rebuilt when the
 /// objective changes. Not thread-safe: one cache per worker.
 /// </summary>
-public sealed class StyleTransferCache : IDisposable
+internal sealed class StyleTransferCache : IDisposable
 {
     string? _specKey;
     StyleObjectiveSpec? _spec;

@@ -1,10 +1,13 @@
 #nullable enable
+using MLStyle.Onnx;
+
 namespace MLStyle.Imaging;
 
 /// <summary>
 /// Colour preservation for style transfer, after Gatys, Bethge, Hertzmann and Shechtman (2016),
 /// "Preserving Color in Neural Artistic Style Transfer". Both variants work in the YIQ colour space
-/// (NTSC): Y is luminance, I and Q carry the chroma.
+/// (NTSC): Y is luminance, I and Q carry the chroma. The one owner of the transform: on images (<see cref="PreserveColors"/>)
+/// and as ONNX nodes (<see cref="AddPreserveColors"/>) from the same matrices.
 /// </summary>
 public static class ColorTransfer
 {
@@ -83,6 +86,35 @@ public static class ColorTransfer
         var (_, i, q) = RgbToYiq(content);
         var result = new ImageTensor(stylised.Width, stylised.Height);
         WriteRgb(result, y, i, q);
+        return result;
+    }
+
+    /// <summary>
+    /// <see cref="PreserveColors"/> as ONNX nodes: the luminance of <paramref name="stylised"/> with the chroma of
+    /// <paramref name="original"/>, both <c>[N, 3, H, W]</c> RGB 0–255 of the same size, clipped to 0–255. Written as two 1×1
+    /// convolutions, out = M⁻¹·diag(1,0,0)·M·stylised + M⁻¹·diag(0,1,1)·M·original, with M the YIQ matrix.
+    /// </summary>
+    public static string AddPreserveColors(GraphBuilder b, string stylised, string original)
+    {
+        float[] Kernel(bool luminance)
+        {
+            var k = new float[9];
+            for (int o = 0; o < 3; o++)
+                for (int i = 0; i < 3; i++)
+                {
+                    double s = 0;
+                    for (int c = 0; c < 3; c++)
+                        if ((c == 0) == luminance) s += (double)Inverse[o * 3 + c] * Forward[c * 3 + i];
+                    k[o * 3 + i] = (float)s;
+                }
+            return k;
+        }
+        var ky = b.Constant(Kernel(true), new long[] { 3, 3, 1, 1 }, "luminance_kernel");
+        var kc = b.Constant(Kernel(false), new long[] { 3, 3, 1, 1 }, "chroma_kernel");
+        var y = b.Node("Conv", new[] { stylised, ky }, "luminance", ("kernel_shape", new long[] { 1, 1 }));
+        var c2 = b.Node("Conv", new[] { original, kc }, "chroma", ("kernel_shape", new long[] { 1, 1 }));
+        var result = b.Node("Clip", new[] { b.Add(y, c2), b.Scalar(0f), b.Scalar(255f) });
+        if (b.Info(stylised) is { } info) b.SetInfo(result, info);
         return result;
     }
 

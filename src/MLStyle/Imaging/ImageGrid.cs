@@ -2,7 +2,7 @@
 namespace MLStyle.Imaging;
 
 /// <summary>Tiles images into one picture (for galleries, README figures and reports).</summary>
-public static class ImageGrid
+internal static class ImageGrid
 {
     /// <summary>
     /// Tiles <paramref name="images"/> row by row on a white background. Each image is resized so its longer side is

@@ -33,7 +33,7 @@ public static class ImageIO
         var info = codec.Info;
         long pixels = (long)info.Width * info.Height;
         if (options.MaxPixels > 0 && pixels > options.MaxPixels)
-            throw Fail(path, $"it is {info.Width}x{info.Height} = {Megapixels(pixels)} MP, above the limit of {Megapixels(options.MaxPixels)} MP (--max-pixels)");
+            throw Fail(path, $"it is {info.Width}x{info.Height} = {Megapixels(pixels)} MP, above the limit of {Megapixels(options.MaxPixels)} MP ({options.MaxPixelsName})");
         if (3L * pixels > Array.MaxLength)
             throw Fail(path, $"it is {info.Width}x{info.Height}, too large to hold in memory");
 
@@ -76,7 +76,7 @@ public static class ImageIO
             }
             bitmap.NotifyPixelsChanged();
             var tensor = ImageTensor.FromBitmap(bitmap);
-            return ApplyOrientation(tensor, codec.EncodedOrigin);
+            return ExifOrientation.Apply(tensor, codec.EncodedOrigin);
         }
     }
 
@@ -93,7 +93,7 @@ public static class ImageIO
         using var codec = OpenCodec(path, data);
         var origin = codec.EncodedOrigin;
         int w = codec.Info.Width, h = codec.Info.Height;
-        if (SwapsAxes(origin)) (w, h) = (h, w);
+        if (ExifOrientation.SwapsAxes(origin)) (w, h) = (h, w);
         return new ImageInfo(w, h, codec.EncodedFormat, origin);
     }
 
@@ -166,11 +166,7 @@ public static class ImageIO
             throw new ArgumentOutOfRangeException(nameof(width), $"Target size must be at least 1x1, got {width}x{height}.");
         if (width == src.Width && height == src.Height) return src.Clone();
 
-        // Horizontal pass: [3, H, W] -> [3, H, width]; vertical pass: -> [3, height, width].
-        // (Both sizes equal was handled above, so the result never aliases src.Data.)
-        float[] tmp = width == src.Width ? src.Data : ResampleRows(src.Data, 3 * src.Height, src.Width, width);
-        float[] dst = height == src.Height ? tmp : ResampleColumns(tmp, src.Height, height, width);
-        return new ImageTensor(dst, width, height);
+        return Resampler.Resample(src, width, height);
     }
 
     /// <summary>
@@ -195,62 +191,6 @@ public static class ImageIO
             return (longSide, Math.Max(1, (int)Math.Round((double)height * longSide / width, MidpointRounding.AwayFromZero)));
         return (Math.Max(1, (int)Math.Round((double)width * longSide / height, MidpointRounding.AwayFromZero)), longSide);
     }
-
-    /// <summary>
-    /// Applies an EXIF orientation so that a tensor decoded in stored order becomes upright.
-    /// Orientations 5..8 swap width and height.
-    /// </summary>
-    /// <param name="src">The image in stored (encoded) pixel order.</param>
-    /// <param name="origin">The EXIF orientation.</param>
-    /// <returns><paramref name="src"/> itself for <see cref="SKEncodedOrigin.TopLeft"/>, otherwise a new image.</returns>
-    public static ImageTensor ApplyOrientation(ImageTensor src, SKEncodedOrigin origin)
-    {
-        ArgumentNullException.ThrowIfNull(src);
-        if (origin == SKEncodedOrigin.TopLeft || !Enum.IsDefined(origin)) return src;
-        int sw = src.Width, sh = src.Height;
-        bool swap = SwapsAxes(origin);
-        int dw = swap ? sh : sw, dh = swap ? sw : sh;
-        var dst = new ImageTensor(dw, dh);
-        int n = sw * sh;
-        for (int c = 0; c < 3; c++)
-        {
-            ReadOnlySpan<float> s = src.Data.AsSpan(c * n, n);
-            Span<float> d = dst.Data.AsSpan(c * n, n);
-            for (int y = 0; y < dh; y++)
-            {
-                var drow = d.Slice(y * dw, dw);
-                switch (origin)
-                {
-                    case SKEncodedOrigin.TopRight: // mirror horizontally
-                        for (int x = 0; x < dw; x++) drow[x] = s[y * sw + (sw - 1 - x)];
-                        break;
-                    case SKEncodedOrigin.BottomRight: // rotate 180
-                        for (int x = 0; x < dw; x++) drow[x] = s[(sh - 1 - y) * sw + (sw - 1 - x)];
-                        break;
-                    case SKEncodedOrigin.BottomLeft: // mirror vertically
-                        s.Slice((sh - 1 - y) * sw, sw).CopyTo(drow);
-                        break;
-                    case SKEncodedOrigin.LeftTop: // transpose
-                        for (int x = 0; x < dw; x++) drow[x] = s[x * sw + y];
-                        break;
-                    case SKEncodedOrigin.RightTop: // rotate 90 clockwise
-                        for (int x = 0; x < dw; x++) drow[x] = s[(sh - 1 - x) * sw + y];
-                        break;
-                    case SKEncodedOrigin.RightBottom: // transverse
-                        for (int x = 0; x < dw; x++) drow[x] = s[(sh - 1 - x) * sw + (sw - 1 - y)];
-                        break;
-                    case SKEncodedOrigin.LeftBottom: // rotate 90 counter-clockwise
-                        for (int x = 0; x < dw; x++) drow[x] = s[x * sw + (sw - 1 - y)];
-                        break;
-                }
-            }
-        }
-        return dst;
-    }
-
-    /// <summary>True for EXIF orientations 5..8, which swap width and height.</summary>
-    public static bool SwapsAxes(SKEncodedOrigin origin) =>
-        origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
 
     // ------------------------------------------------------------------ loading helpers
 
@@ -346,114 +286,5 @@ public static class ImageIO
             _ => throw new MLStyleException(
                 $"cannot save '{path}': unsupported output format '{(ext.Length == 0 ? "(no extension)" : ext)}' (use .png, .jpg, .jpeg or .webp)"),
         };
-    }
-
-    // ------------------------------------------------------------------ resampling
-
-    /// <summary>Catmull-Rom cubic (a = -0.5), support [-2, 2].</summary>
-    private static double Cubic(double x)
-    {
-        const double a = -0.5;
-        x = Math.Abs(x);
-        if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
-        if (x < 2) return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
-        return 0;
-    }
-
-    /// <summary>Per output sample: first input index, tap count and normalised weights (stride <c>Taps</c>).</summary>
-    private readonly record struct Weights(int[] Start, int[] Count, float[] W, int Taps);
-
-    private static Weights ComputeWeights(int inSize, int outSize)
-    {
-        double scale = (double)inSize / outSize;
-        double filterScale = Math.Max(1.0, scale);
-        double support = 2.0 * filterScale;
-        int taps = (int)Math.Ceiling(support) * 2 + 1;
-        var start = new int[outSize];
-        var count = new int[outSize];
-        var w = new float[outSize * taps];
-        var tmp = new double[taps];
-        for (int i = 0; i < outSize; i++)
-        {
-            double center = (i + 0.5) * scale;
-            int lo = Math.Max(0, (int)Math.Floor(center - support + 0.5));
-            int hi = Math.Min(inSize, (int)Math.Floor(center + support + 0.5));
-            int n = Math.Min(hi - lo, taps);
-            double sum = 0;
-            for (int k = 0; k < n; k++)
-            {
-                double v = Cubic((lo + k + 0.5 - center) / filterScale);
-                tmp[k] = v;
-                sum += v;
-            }
-            if (n <= 0 || Math.Abs(sum) < 1e-12)
-            {
-                // Degenerate (cannot happen for sane sizes): fall back to nearest sample.
-                lo = Math.Clamp((int)center, 0, inSize - 1);
-                n = 1;
-                tmp[0] = 1;
-                sum = 1;
-            }
-            start[i] = lo;
-            count[i] = n;
-            for (int k = 0; k < n; k++) w[i * taps + k] = (float)(tmp[k] / sum);
-        }
-        return new Weights(start, count, w, taps);
-    }
-
-    /// <summary>Resamples each of <paramref name="rows"/> rows from <paramref name="inW"/> to <paramref name="outW"/> samples.</summary>
-    private static float[] ResampleRows(float[] src, int rows, int inW, int outW)
-    {
-        var wt = ComputeWeights(inW, outW);
-        var dst = new float[(long)rows * outW];
-        void Row(int r)
-        {
-            ReadOnlySpan<float> s = src.AsSpan(r * inW, inW);
-            Span<float> d = dst.AsSpan(r * outW, outW);
-            for (int x = 0; x < outW; x++)
-            {
-                int st = wt.Start[x], cnt = wt.Count[x], wo = x * wt.Taps;
-                float acc = 0;
-                for (int k = 0; k < cnt; k++) acc += s[st + k] * wt.W[wo + k];
-                d[x] = acc;
-            }
-        }
-        Run(rows, (long)rows * outW * wt.Taps, Row);
-        return dst;
-    }
-
-    /// <summary>Resamples each of the 3 planes vertically from <paramref name="inH"/> to <paramref name="outH"/> rows of width <paramref name="w"/>.</summary>
-    private static float[] ResampleColumns(float[] src, int inH, int outH, int w)
-    {
-        var wt = ComputeWeights(inH, outH);
-        var dst = new float[3L * outH * w];
-        void Row(int job)
-        {
-            int c = job / outH, y = job % outH;
-            Span<float> d = dst.AsSpan((c * outH + y) * w, w);
-            d.Clear();
-            int st = wt.Start[y], cnt = wt.Count[y], wo = y * wt.Taps;
-            for (int k = 0; k < cnt; k++)
-            {
-                float weight = wt.W[wo + k];
-                ReadOnlySpan<float> s = src.AsSpan((c * inH + st + k) * w, w);
-                // d += weight * s (vectorised).
-                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(s, weight, d, d);
-            }
-        }
-        Run(3 * outH, 3L * outH * w * wt.Taps, Row);
-        return dst;
-    }
-
-    private static void Run(int jobs, long work, Action<int> body)
-    {
-        if (work < 4_000_000 || Environment.ProcessorCount < 2)
-        {
-            for (int i = 0; i < jobs; i++) body(i);
-        }
-        else
-        {
-            Parallel.For(0, jobs, body);
-        }
     }
 }

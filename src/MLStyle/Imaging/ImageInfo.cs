@@ -14,7 +14,7 @@ public sealed record ImageInfo(int Width, int Height, SKEncodedImageFormat Forma
     public long PixelCount => (long)Width * Height;
 
     /// <summary>True when the orientation swaps width and height (EXIF orientations 5..8).</summary>
-    public bool IsTransposed => ImageIO.SwapsAxes(Orientation);
+    public bool IsTransposed => ExifOrientation.SwapsAxes(Orientation);
 
     /// <summary>Short upper-case format name, e.g. "PNG", "JPEG", "WEBP".</summary>
     public string FormatName => Format.ToString().ToUpperInvariant();

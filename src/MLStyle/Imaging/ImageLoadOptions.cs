@@ -14,4 +14,10 @@ public sealed class ImageLoadOptions
     /// Zero or a negative value disables the limit.
     /// </summary>
     public long MaxPixels { get; init; } = DefaultMaxPixels;
+
+    /// <summary>
+    /// How the refusal of a too-large image names the limit for the user, e.g. the command-line option that raises it
+    /// (default <c>MaxPixels</c>).
+    /// </summary>
+    public string MaxPixelsName { get; init; } = nameof(MaxPixels);
 }

@@ -42,7 +42,7 @@ public sealed record DreamObjectiveSpec(
             if (!(l.Weight >= 0) || float.IsInfinity(l.Weight)) throw new MLStyleException($"invalid weight {l.Weight} of layer '{l.Layer}': must be finite and non-negative");
             if (Channels is null) continue;
             long c = info.Channels;
-            if (c <= 0) throw new MLStyleException($"layer '{l.Layer}' has an unknown channel count, so --channels cannot be applied to it");
+            if (c <= 0) throw new MLStyleException($"layer '{l.Layer}' has an unknown channel count, so channels cannot be chosen in it");
             foreach (var ch in Channels)
                 if (ch < 0 || ch >= c) throw new MLStyleException($"channel {ch} is out of range for layer '{l.Layer}', which has {c} channels (0–{c - 1})");
         }

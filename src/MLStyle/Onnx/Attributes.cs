@@ -4,7 +4,7 @@ using Onnx;
 namespace MLStyle.Onnx;
 
 /// <summary>Reading and writing ONNX node attributes.</summary>
-public static class Attributes
+internal static class Attributes
 {
     /// <summary>Builds an attribute from a .NET value (int/long, float/double, string, int[]/long[], float[], TensorProto, GraphProto).</summary>
     public static AttributeProto Make(string name, object value)

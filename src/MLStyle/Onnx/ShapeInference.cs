@@ -6,7 +6,7 @@ namespace MLStyle.Onnx;
 /// Static shape inference for the operators MLStyle builds and differentiates.
 /// Unknown (symbolic) dimensions are -1; an operator it does not know yields unknown shapes, never wrong ones.
 /// </summary>
-public static class ShapeInference
+internal static class ShapeInference
 {
     /// <summary>Infers the outputs of <paramref name="node"/>.</summary>
     /// <param name="node">The node.</param>

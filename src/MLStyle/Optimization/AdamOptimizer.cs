@@ -22,6 +22,9 @@ public sealed record AdamOptions
     /// <summary>Added to the bias-corrected RMS before dividing (default 1e-8).</summary>
     public float Epsilon { get; init; } = 1e-8f;
 
+    /// <summary>The update rule these settings define.</summary>
+    public AdamRule Rule => new(LearningRate, Beta1, Beta2, Epsilon);
+
     /// <summary>Convergence when <c>max|g| ≤ GradientTolerance</c> (default 1e-5, same as L-BFGS); the step then leaves x unchanged.</summary>
     public float GradientTolerance { get; init; } = 1e-5f;
 
@@ -41,8 +44,8 @@ public sealed record AdamOptions
 }
 
 /// <summary>
-/// Adam with bias correction, following <c>torch.optim.Adam</c> (no weight decay, no AMSGrad):
-/// <c>m ← β₁m + (1-β₁)g</c>, <c>v ← β₂v + (1-β₂)g²</c>,
+/// Adam with bias correction, following <c>torch.optim.Adam</c> (no weight decay, no AMSGrad); the update is
+/// <see cref="AdamRule"/>: <c>m ← β₁m + (1-β₁)g</c>, <c>v ← β₂v + (1-β₂)g²</c>,
 /// <c>x ← x - (lr/(1-β₁ᵗ)) · m / (√v/√(1-β₂ᵗ) + ε)</c>.
 /// </summary>
 /// <remarks>
@@ -74,57 +77,22 @@ public sealed class AdamOptimizer : Optimizer
     /// <summary>The settings this optimiser was created with.</summary>
     public AdamOptions Options => _options;
 
-    /// <summary>
-    /// Performs one Adam update in place on <paramref name="x"/> with one objective call; the returned loss is the
-    /// loss at the incoming <paramref name="x"/> (before the update).
-    /// </summary>
-    /// <param name="x">Parameters (same length on every call until <see cref="Reset"/>).</param>
-    /// <param name="objective">Objective to minimise.</param>
-    /// <returns>The step result.</returns>
-    /// <exception cref="ArgumentException"><paramref name="x"/> is empty or its length changed without <see cref="Reset"/>.</exception>
+    /// <inheritdoc />
+    /// <remarks>One Adam update with one objective call; the returned loss is the loss at the incoming x (before the update).</remarks>
     public override StepResult Step(Span<float> x, Objective objective)
     {
-        CheckStep(x, objective, _started, _n);
-        EnsureBuffers(x.Length);
-        _started = true;
-
-        float loss = LossAt(objective, x, _g, ref _hasCache, _cachedLoss, out int evals);
+        float loss = BeginStep(x, objective, ref _started, _n, n => { EnsureBuffers(n); return _g!; }, ref _hasCache, _cachedLoss, out int evals);
 
         float[] g = _g!, m = _m!, v = _v!;
-        float maxAbsG = MathF.Abs(TensorPrimitives.MaxMagnitude(g));
+        if (Stationary(loss, g, _options.GradientTolerance, evals) is { } stop)
+        {
+            if (stop.Converged) (_hasCache, _cachedLoss) = (true, loss); // x is unchanged, so the evaluation stays valid
+            return stop;
+        }
         float gradNorm = TensorPrimitives.Norm(g);
-        if (!float.IsFinite(loss) || !float.IsFinite(maxAbsG))
-        {
-            Iteration++;
-            return new StepResult(loss, gradNorm, evals, false);
-        }
-
-        if (maxAbsG <= _options.GradientTolerance)
-        {
-            _hasCache = true; // x is unchanged, so the evaluation stays valid
-            _cachedLoss = loss;
-            Iteration++;
-            return new StepResult(loss, gradNorm, evals, true);
-        }
 
         _t++;
-        float beta1 = _options.Beta1, beta2 = _options.Beta2;
-        TensorPrimitives.Lerp(m, g, 1f - beta1, m);          // m = β₁m + (1-β₁)g
-        TensorPrimitives.Multiply(g, g, g);                   // g := g² (g is not needed afterwards)
-        TensorPrimitives.Multiply(v, beta2, v);
-        TensorPrimitives.MultiplyAdd(g, 1f - beta2, v, v);    // v = β₂v + (1-β₂)g²
-
-        double biasCorrection1 = 1 - Math.Pow(beta1, _t);
-        double biasCorrection2 = 1 - Math.Pow(beta2, _t);
-        float stepSize = (float)(_options.LearningRate / biasCorrection1);
-        float bc2Sqrt = (float)Math.Sqrt(biasCorrection2);
-
-        Span<float> denom = g;                                // reuse the gradient buffer
-        TensorPrimitives.Sqrt(v, denom);
-        TensorPrimitives.Divide(denom, bc2Sqrt, denom);
-        TensorPrimitives.Add(denom, _options.Epsilon, denom);
-        TensorPrimitives.Divide(m, denom, denom);             // m / denom
-        TensorPrimitives.MultiplyAdd(denom, -stepSize, x, x); // x -= stepSize · m / denom
+        _options.Rule.Update(x, g, m, v, _t);
 
         Iteration++;
         return new StepResult(loss, gradNorm, evals, false);

@@ -35,9 +35,6 @@ namespace MLStyle.Optimization;
 public sealed class LbfgsOptimizer : Optimizer
 {
     private const float CurvatureThreshold = 1e-10f; // PyTorch: `if ys > 1e-10`
-    private const int MaxLineSearchEvaluations = 25; // PyTorch `max_ls`
-    private const double WolfeC1 = 1e-4;
-    private const double WolfeC2 = 0.9;
 
     private readonly LbfgsOptions _options;
     private int _capacity;
@@ -87,38 +84,22 @@ public sealed class LbfgsOptimizer : Optimizer
     /// <summary>Number of correction pairs currently stored.</summary>
     public int HistoryCount => _count;
 
-    /// <summary>
-    /// Performs one L-BFGS iteration in place on <paramref name="x"/>.
-    /// Without line search: one objective call at the incoming <paramref name="x"/>; the returned loss is the loss
-    /// there (before the update). With line search: the returned loss is at the new <paramref name="x"/>.
-    /// </summary>
-    /// <param name="x">Parameters (same length on every call until <see cref="Reset"/>).</param>
-    /// <param name="objective">Objective to minimise.</param>
-    /// <returns>The step result.</returns>
-    /// <exception cref="ArgumentException"><paramref name="x"/> is empty or its length changed without <see cref="Reset"/>.</exception>
+    /// <inheritdoc />
+    /// <remarks>
+    /// One L-BFGS iteration. Without line search: one objective call at the incoming x; the returned loss is the loss there
+    /// (before the update). With line search: the returned loss is at the new x.
+    /// </remarks>
     public override StepResult Step(Span<float> x, Objective objective)
     {
-        CheckStep(x, objective, _started, _n);
-        EnsureBuffers(x.Length);
-        _started = true;
-
-        float loss = LossAt(objective, x, _grad, ref _hasCache, _cachedLoss, out int evals);
+        float loss = BeginStep(x, objective, ref _started, _n, n => { EnsureBuffers(n); return _grad!; }, ref _hasCache, _cachedLoss, out int evals);
 
         float[] g = _grad!;
-        float maxAbsG = MathF.Abs(TensorPrimitives.MaxMagnitude(g));
-        if (!float.IsFinite(loss) || !float.IsFinite(maxAbsG))
+        if (Stationary(loss, g, _options.GradientTolerance, evals) is { } stop)
         {
-            Iteration++;
-            return new StepResult(loss, TensorPrimitives.Norm(g), evals, false);
+            if (stop.Converged) SetCache(loss);
+            return stop;
         }
-
         float gradNorm = TensorPrimitives.Norm(g);
-        if (maxAbsG <= _options.GradientTolerance)
-        {
-            SetCache(loss);
-            Iteration++;
-            return new StepResult(loss, gradNorm, evals, true);
-        }
 
         _k++;
         if (_k == 1)
@@ -163,7 +144,10 @@ public sealed class LbfgsOptimizer : Optimizer
         }
 
         x.CopyTo(_x0);
-        (float tNew, float fNew, float[] gNew) = StrongWolfe(x, objective, loss, gtd, t, ref evals);
+        int searchStart = evals;
+        (float tNew, float fNew, float[] gNew) = StrongWolfeLineSearch.Search(x, objective, _x0!, d, _prevGrad!, _gradPool!,
+            _options.StepTolerance, loss, gtd, t, ref evals);
+        Evaluations += evals - searchStart;
         TensorPrimitives.MultiplyAdd(d, tNew, _x0, x);
         _t = tNew;
         if (ReferenceEquals(gNew, _prevGrad))
@@ -360,214 +344,5 @@ public sealed class LbfgsOptimizer : Optimizer
             float be = TensorPrimitives.Dot(_y![slot], q) * _rho![slot];
             TensorPrimitives.MultiplyAdd(_s![slot], alpha[i] - be, q, q);
         }
-    }
-
-    private float DirectionalEvaluate(Span<float> x, Objective objective, double t, float[] gradient, ref int evals)
-    {
-        TensorPrimitives.MultiplyAdd(_direction, (float)t, _x0, x);
-        evals++;
-        return Evaluate(objective, x, gradient);
-    }
-
-    /// <summary>A trial-gradient buffer not referenced by <paramref name="a"/> or <paramref name="b"/>.</summary>
-    private float[] FreeBuffer(float[]? a, float[]? b)
-    {
-        foreach (float[] buffer in _gradPool!)
-        {
-            if (!ReferenceEquals(buffer, a) && !ReferenceEquals(buffer, b))
-                return buffer;
-        }
-
-        throw new InvalidOperationException("No free line-search buffer."); // unreachable: 3 buffers, 2 references
-    }
-
-    private static void Sanitize(ref double f, ref double gtd)
-    {
-        if (!double.IsFinite(f) || !double.IsFinite(gtd))
-        {
-            f = double.PositiveInfinity;
-            gtd = double.PositiveInfinity;
-        }
-    }
-
-    /// <summary>
-    /// Port of PyTorch's <c>_strong_wolfe</c>. The gradient at t = 0 is <see cref="_prevGrad"/> (a copy of the
-    /// current gradient); trial gradients go to free buffers of <see cref="_gradPool"/>.
-    /// </summary>
-    private (float T, float F, float[] G) StrongWolfe(Span<float> x, Objective objective, float f0, float gtd0, float t0, ref int evals)
-    {
-        float[] d = _direction!;
-        float[] g0 = _prevGrad!;
-        double dNorm = MathF.Abs(TensorPrimitives.MaxMagnitude(d));
-        double tolChange = _options.StepTolerance;
-        double f = f0;
-        double gtd = gtd0;
-        double t = t0;
-
-        float[] gNew = FreeBuffer(null, null);
-        double fNew = DirectionalEvaluate(x, objective, t, gNew, ref evals);
-        double gtdNew = TensorPrimitives.Dot(gNew, d);
-        Sanitize(ref fNew, ref gtdNew);
-
-        double tPrev = 0, fPrev = f, gtdPrev = gtd;
-        float[] gPrev = g0;
-        bool done = false;
-        int lsIter = 0;
-
-        Span<double> bt = stackalloc double[2];
-        Span<double> bf = stackalloc double[2];
-        Span<double> bgtd = stackalloc double[2];
-        float[] bg0 = g0, bg1 = g0;
-
-        while (lsIter < MaxLineSearchEvaluations)
-        {
-            if (fNew > f + WolfeC1 * t * gtd || (lsIter > 1 && fNew >= fPrev))
-            {
-                SetBracket(bt, bf, bgtd, tPrev, fPrev, gtdPrev, t, fNew, gtdNew);
-                bg0 = gPrev;
-                bg1 = gNew;
-                break;
-            }
-
-            if (Math.Abs(gtdNew) <= -WolfeC2 * gtd)
-            {
-                SetBracket(bt, bf, bgtd, t, fNew, gtdNew, t, fNew, gtdNew);
-                bg0 = bg1 = gNew;
-                done = true;
-                break;
-            }
-
-            if (gtdNew >= 0)
-            {
-                SetBracket(bt, bf, bgtd, tPrev, fPrev, gtdPrev, t, fNew, gtdNew);
-                bg0 = gPrev;
-                bg1 = gNew;
-                break;
-            }
-
-            // Extrapolate.
-            double minStep = t + 0.01 * (t - tPrev);
-            double maxStep = t * 10;
-            double tmp = t;
-            t = CubicInterpolate(tPrev, fPrev, gtdPrev, t, fNew, gtdNew, minStep, maxStep);
-
-            tPrev = tmp;
-            fPrev = fNew;
-            gPrev = gNew;
-            gtdPrev = gtdNew;
-            gNew = FreeBuffer(gPrev, null);
-            fNew = DirectionalEvaluate(x, objective, t, gNew, ref evals);
-            gtdNew = TensorPrimitives.Dot(gNew, d);
-            Sanitize(ref fNew, ref gtdNew);
-            lsIter++;
-        }
-
-        if (lsIter == MaxLineSearchEvaluations)
-        {
-            SetBracket(bt, bf, bgtd, 0, f, gtd, t, fNew, gtdNew);
-            bg0 = g0;
-            bg1 = gNew;
-        }
-
-        // Zoom phase.
-        bool insufficientProgress = false;
-        int low = bf[0] <= bf[1] ? 0 : 1;
-        int high = 1 - low;
-        while (!done && lsIter < MaxLineSearchEvaluations)
-        {
-            if (Math.Abs(bt[1] - bt[0]) * dNorm < tolChange)
-                break;
-
-            double lo = Math.Min(bt[0], bt[1]);
-            double hi = Math.Max(bt[0], bt[1]);
-            t = CubicInterpolate(bt[0], bf[0], bgtd[0], bt[1], bf[1], bgtd[1], lo, hi);
-
-            // Keep the trial point away from the bracket ends when progress is poor.
-            double eps = 0.1 * (hi - lo);
-            if (Math.Min(hi - t, t - lo) < eps)
-            {
-                if (insufficientProgress || t >= hi || t <= lo)
-                {
-                    t = Math.Abs(t - hi) < Math.Abs(t - lo) ? hi - eps : lo + eps;
-                    insufficientProgress = false;
-                }
-                else
-                {
-                    insufficientProgress = true;
-                }
-            }
-            else
-            {
-                insufficientProgress = false;
-            }
-
-            gNew = FreeBuffer(bg0, bg1);
-            fNew = DirectionalEvaluate(x, objective, t, gNew, ref evals);
-            gtdNew = TensorPrimitives.Dot(gNew, d);
-            Sanitize(ref fNew, ref gtdNew);
-            lsIter++;
-
-            if (fNew > f + WolfeC1 * t * gtd || fNew >= bf[low])
-            {
-                // Armijo fails or not lower than the lowest point: new high.
-                bt[high] = t;
-                bf[high] = fNew;
-                bgtd[high] = gtdNew;
-                if (high == 0) bg0 = gNew; else bg1 = gNew;
-                low = bf[0] <= bf[1] ? 0 : 1;
-                high = 1 - low;
-            }
-            else
-            {
-                if (Math.Abs(gtdNew) <= -WolfeC2 * gtd)
-                {
-                    done = true;
-                }
-                else if (gtdNew * (bt[high] - bt[low]) >= 0)
-                {
-                    // Old low becomes the new high.
-                    bt[high] = bt[low];
-                    bf[high] = bf[low];
-                    bgtd[high] = bgtd[low];
-                    if (high == 0) bg0 = bg1; else bg1 = bg0;
-                }
-
-                bt[low] = t;
-                bf[low] = fNew;
-                bgtd[low] = gtdNew;
-                if (low == 0) bg0 = gNew; else bg1 = gNew;
-            }
-        }
-
-        return ((float)bt[low], (float)bf[low], low == 0 ? bg0 : bg1);
-    }
-
-    private static void SetBracket(Span<double> bt, Span<double> bf, Span<double> bgtd,
-        double t0, double f0, double gtd0, double t1, double f1, double gtd1)
-    {
-        bt[0] = t0;
-        bf[0] = f0;
-        bgtd[0] = gtd0;
-        bt[1] = t1;
-        bf[1] = f1;
-        bgtd[1] = gtd1;
-    }
-
-    /// <summary>Minimiser of the cubic through two points with derivatives, clamped to [lo, hi] (PyTorch's <c>_cubic_interpolate</c>).</summary>
-    private static double CubicInterpolate(double x1, double f1, double g1, double x2, double f2, double g2, double lo, double hi)
-    {
-        double d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2);
-        double d2Square = d1 * d1 - g1 * g2;
-        if (d2Square >= 0)
-        {
-            double d2 = Math.Sqrt(d2Square);
-            double minPos = x1 <= x2
-                ? x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
-                : x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2));
-            if (double.IsFinite(minPos))
-                return Math.Min(Math.Max(minPos, lo), hi);
-        }
-
-        return (lo + hi) / 2.0;
     }
 }

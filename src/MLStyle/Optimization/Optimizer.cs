@@ -1,4 +1,6 @@
 #nullable enable
+using System.Numerics.Tensors;
+
 namespace MLStyle.Optimization;
 
 /// <summary>
@@ -47,6 +49,7 @@ public abstract class Optimizer
     /// <param name="x">The parameters; same length on every call until <see cref="Reset"/>.</param>
     /// <param name="objective">The function to minimise.</param>
     /// <returns>Loss, gradient norm and evaluation count of this step; see the derived class for which point the loss belongs to.</returns>
+    /// <exception cref="ArgumentException"><paramref name="x"/> is empty or its length changed without <see cref="Reset"/>.</exception>
     public abstract StepResult Step(Span<float> x, Objective objective);
 
     /// <summary>
@@ -96,6 +99,33 @@ public abstract class Optimizer
         if (started && x.Length != n)
             throw new ArgumentException(
                 $"The parameter vector has length {x.Length} but this optimizer was started with length {n}; call Reset() first.", nameof(x));
+    }
+
+    /// <summary>
+    /// Starts a step: checks the arguments (<paramref name="length"/>: the vector length the optimiser started with),
+    /// lets <paramref name="buffers"/> allocate for x's length and name the gradient buffer, marks the run started, and
+    /// returns the loss at <paramref name="x"/> with its gradient in that buffer (<see cref="LossAt"/>).
+    /// </summary>
+    private protected float BeginStep(Span<float> x, Objective objective, ref bool started, int length, Func<int, float[]> buffers,
+        ref bool hasCache, float cachedLoss, out int evaluations)
+    {
+        CheckStep(x, objective, started, length);
+        var gradient = buffers(x.Length);
+        started = true;
+        return LossAt(objective, x, gradient, ref hasCache, cachedLoss, out evaluations);
+    }
+
+    /// <summary>
+    /// The result of a step that cannot move from the current point, counting the iteration: the loss or gradient there is
+    /// not finite (not converged), or max|g| ≤ <paramref name="tolerance"/> (converged). Null when the step can go on.
+    /// </summary>
+    private protected StepResult? Stationary(float loss, ReadOnlySpan<float> g, float tolerance, int evaluations)
+    {
+        float maxAbsG = MathF.Abs(TensorPrimitives.MaxMagnitude(g));
+        bool finite = float.IsFinite(loss) && float.IsFinite(maxAbsG);
+        if (finite && maxAbsG > tolerance) return null;
+        Iteration++;
+        return new StepResult(loss, TensorPrimitives.Norm(g), evaluations, finite);
     }
 
     /// <summary>

@@ -95,7 +95,7 @@ public class StyleTransferTests
     public void StyleBlend_WrongCount_IsAClearError()
     {
         var e = Assert.Throws<MLStyleException>(() => Run(Small(1) with { StyleBlend = new[] { 1f } }, StyleA, StyleB));
-        Assert.Contains("--style-blend has 1 weights for 2 style images", e.Message);
+        Assert.Contains("the style blend has 1 weights for 2 style images", e.Message);
     }
 
     [Fact]

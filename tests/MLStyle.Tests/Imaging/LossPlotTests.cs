@@ -27,13 +27,12 @@ public sealed class LossPlotTests : IDisposable
     }
 
     [Theory]
-    [InlineData(true, null)]
-    [InlineData(false, null)]
-    [InlineData(true, true)]
-    public void WritesDecodablePngWithContent(bool logY, bool? bitmapFont)
+    [InlineData(true)]
+    [InlineData(false)]
+    public void WritesDecodablePngWithContent(bool logY)
     {
         string path = _dir.File("loss.png");
-        LossPlot.Save(path, Curves(), "Loss", logY, new LossPlotOptions { Width = 640, Height = 400, UseBitmapFont = bitmapFont });
+        LossPlot.Save(path, Curves(), "Loss", logY, new LossPlotOptions { Width = 640, Height = 400 });
         Assert.Empty(Directory.GetFiles(_dir.Path, "*.tmp-*"));
         using var bmp = SKBitmap.Decode(path);
         Assert.NotNull(bmp);
@@ -87,32 +86,25 @@ public sealed class LossPlotTests : IDisposable
     }
 
     [Fact]
-    public void BitmapFontDrawsEveryPrintableGlyph()
+    public void EmbeddedFont_HasEveryPrintableGlyph_AndDraws()
     {
-        for (char ch = '!'; ch <= '~'; ch++)
-        {
-            int set = 0;
-            for (int col = 0; col < BitmapFont.GlyphWidth; col++)
-                for (int row = 0; row < BitmapFont.GlyphHeight; row++)
-                    if (BitmapFont.IsSet(ch, col, row)) set++;
-            Assert.True(set >= 2, $"glyph '{ch}' is empty");
-        }
-        Assert.Equal((2 * BitmapFont.Advance - 1) * 2, BitmapFont.MeasureWidth("AB", 2));
+        var printable = new string(Enumerable.Range('!', '~' - '!' + 1).Select(c => (char)c).ToArray());
+        Assert.True(PlotText.Typeface.ContainsGlyphs(printable + "×éü–…"));
+        Assert.Equal("DejaVu Sans", PlotText.Typeface.FamilyName);
 
-        Assert.True(BitmapFont.IsSet('p', 0, BitmapFont.GlyphHeight - 1), "p has a descender");
-        Assert.False(BitmapFont.IsSet('A', 0, BitmapFont.GlyphHeight - 1), "A sits on the baseline");
-
+        using var text = new PlotText();
         using var bmp = new SKBitmap(new SKImageInfo(60, 20));
         using (var canvas = new SKCanvas(bmp))
         {
             canvas.Clear(SKColors.White);
-            BitmapFont.DrawText(canvas, "Hi 42", 1, 1, SKColors.Black, 2);
+            text.Draw(canvas, "Hi 42", 1, 2, SKColors.Black, TextRole.Tick);
         }
         int dark = 0;
         for (int y = 0; y < 20; y++)
             for (int x = 0; x < 60; x++)
                 if (bmp.GetPixel(x, y).Red < 128) dark++;
-        Assert.InRange(dark, 40, 400);
+        Assert.InRange(dark, 20, 400);
+        Assert.True(text.Measure("Hi 42", TextRole.Tick) > text.Measure("Hi", TextRole.Tick));
     }
 
     [Theory]
@@ -122,5 +114,5 @@ public sealed class LossPlotTests : IDisposable
     [InlineData(0.25, 0.05, "0.25")]
     [InlineData(1e-4, 0, "1e-4")]
     public void TickLabelsAreCompact(double value, double step, string expected) =>
-        Assert.Equal(expected, LossPlot.FormatTick(value, step));
+        Assert.Equal(expected, AxisTicks.FormatTick(value, step));
 }

@@ -5,7 +5,6 @@ using MLStyle.Imaging;
 using MLStyle.Losses;
 using MLStyle.Onnx;
 using MLStyle.Runtime;
-using MLStyle.Tests.Dream;
 using MLStyle.Tests.Support;
 
 namespace MLStyle.Tests.Losses;

@@ -3,8 +3,9 @@ using MLStyle.Engines;
 using MLStyle.Imaging;
 using MLStyle.Losses;
 using MLStyle.Tests.Imaging;
+using MLStyle.Tests.Support;
 
-namespace MLStyle.Tests.Dream;
+namespace MLStyle.Tests.Engines;
 
 public class DeepDreamEngineTests
 {

@@ -5,7 +5,7 @@ using MLStyle.Losses;
 using MLStyle.Runtime;
 using MLStyle.Tests.Support;
 
-namespace MLStyle.Tests.Dream;
+namespace MLStyle.Tests.Losses;
 
 public class DreamObjectiveTests
 {

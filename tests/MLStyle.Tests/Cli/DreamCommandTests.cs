@@ -2,7 +2,7 @@ using MLStyle.Imaging;
 using MLStyle.Tests.Support;
 using MLStyle.Tests.Imaging;
 
-namespace MLStyle.Tests.Dream;
+namespace MLStyle.Tests.Cli;
 
 /// <summary>Runs the real <c>mlstyle</c> executable (built beside the tests).</summary>
 public class DreamCommandTests

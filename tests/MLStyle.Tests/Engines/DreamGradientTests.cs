@@ -1,7 +1,8 @@
 using MLStyle.Engines;
 using MLStyle.Losses;
+using MLStyle.Tests.Support;
 
-namespace MLStyle.Tests.Dream;
+namespace MLStyle.Tests.Engines;
 
 public class DreamGradientTests
 {

@@ -3,7 +3,7 @@ using MLStyle.Backbones;
 using MLStyle.Engines;
 using MLStyle.Imaging;
 
-namespace MLStyle.Tests.Dream;
+namespace MLStyle.Tests.Engines;
 
 public class ResNetDreamTests
 {

@@ -4,7 +4,7 @@ using MLStyle.Onnx;
 using MLStyle.Tests.Support;
 using Onnx;
 
-namespace MLStyle.Tests.Dream;
+namespace MLStyle.Tests.Support;
 
 /// <summary>
 /// A small generated CNN for fast DeepDream tests: two 3×3 convolutions (pad 1) with ReLUs, 3 → 6 → 5 channels, stride 1.
