@@ -145,7 +145,7 @@ public sealed class BenchQualityCommand : Command<BenchQualityCommand.Settings>
         }
         if (s.Sheet is not null)
         {
-            ImageIO.Save(ImageGrid.Compose(sheet, 2 + sizes.Count, s.Cell, 4), s.Sheet, jpegQuality: 90);
+            ImageIO.Save(StyleQuality.Sheet(sheet, 2 + sizes.Count, s.Cell), s.Sheet, jpegQuality: 90);
             Console.WriteLine($"wrote {s.Sheet}");
         }
         return ExitCodes.Ok;

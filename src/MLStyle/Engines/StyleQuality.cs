@@ -178,6 +178,13 @@ public sealed class StyleQuality : IDisposable
         return power;
     }
 
+    /// <summary>
+    /// A contact sheet of the pairs measured: <paramref name="cells"/> in reading order (e.g. content, style and the results of
+    /// each pair), <paramref name="columns"/> per row, each scaled to a long side of <paramref name="cellLongSide"/> pixels.
+    /// </summary>
+    public static ImageTensor Sheet(IReadOnlyList<ImageTensor> cells, int columns, int cellLongSide) =>
+        ImageGrid.Compose(cells, columns, cellLongSide, padding: 4);
+
     /// <inheritdoc />
     public void Dispose() => _session.Dispose();
 }
