@@ -165,8 +165,8 @@ public sealed class BenchQualityCommand : Command<BenchQualityCommand.Settings>
             var content = at.MaxBy(r => r.M.ContentRatio)!;
             var grid = at.MaxBy(r => r.M.GridPeak)!;
             yield return $"worst at {size} px: style {F(style.M.WorstStyleRatio)} ({stage}, {style.Content} x {style.Style}), " +
-                         $"content {F(content.M.ContentRatio)} ({content.Content} x {content.Style}), grid {grid.M.GridPeak:F2} ({grid.Content} x {grid.Style}); " +
-                         $"median seconds {Median(at.Select(r => r.Seconds)):F0}";
+                         $"content {F(content.M.ContentRatio)} ({content.Content} x {content.Style}), grid {grid.M.GridPeak:F2} ({grid.Content} x {grid.Style})" +
+                         (Median(at.Select(r => r.Seconds)) is var m && !double.IsNaN(m) ? $"; median seconds {m:F0}" : "");
         }
     }
 
