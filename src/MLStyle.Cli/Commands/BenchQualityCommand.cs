@@ -126,12 +126,12 @@ public sealed class BenchQualityCommand : Command<BenchQualityCommand.Settings>
             }
         }
 
-        var header = new[] { "content", "style", "size" }.Concat(StyleQuality.Stages.Select(l => $"style {l}"))
+        var header = new[] { "content", "style", "size" }.Concat(quality.Stages.Select(l => $"style {l}"))
             .Concat(new[] { "style overall", "content", "grid", "seconds" }).ToArray();
         var table = new Table().AddColumns(header).Border(TableBorder.Simple);
         foreach (var r in rows) table.AddRow(r.Cells().Select(Markup.Escape).ToArray());
         AnsiConsole.Write(table);
-        var summary = Summary(rows, sizes);
+        var summary = Summary(rows, sizes, quality.Stages);
         foreach (var line in summary) Console.WriteLine(line);
         if (s.Markdown is not null)
         {
@@ -154,14 +154,14 @@ public sealed class BenchQualityCommand : Command<BenchQualityCommand.Settings>
     static string F(double v) => v.ToString(v < 0.1 ? "F3" : "F2", CultureInfo.InvariantCulture);
 
     /// <summary>Per size: the worst pair for each measure.</summary>
-    static IEnumerable<string> Summary(IReadOnlyList<Row> rows, IReadOnlyList<int> sizes)
+    static IEnumerable<string> Summary(IReadOnlyList<Row> rows, IReadOnlyList<int> sizes, IReadOnlyList<string> stages)
     {
         foreach (var size in sizes)
         {
             var at = rows.Where(r => r.Size == size).ToList();
             if (at.Count == 0) continue;
             var style = at.MaxBy(r => r.M.WorstStyleRatio)!;
-            var stage = StyleQuality.Stages[style.M.StyleRatios.ToList().IndexOf(style.M.WorstStyleRatio)];
+            var stage = stages[style.M.StyleRatios.ToList().IndexOf(style.M.WorstStyleRatio)];
             var content = at.MaxBy(r => r.M.ContentRatio)!;
             var grid = at.MaxBy(r => r.M.GridPeak)!;
             yield return $"worst at {size} px: style {F(style.M.WorstStyleRatio)} ({stage}, {style.Content} x {style.Style}), " +

@@ -21,7 +21,7 @@ public sealed record StyleQualityReport(IReadOnlyList<double> StyleRatios, doubl
 /// Measures how well a stylised image matches its style at every depth, how much of the photo it keeps, and whether a periodic
 /// grid shows, on the embedded ResNet18 used as a fixed observer (independent of the layers and weights the image was made with):
 /// <list type="bullet">
-/// <item>style ratio per stage (conv1 after its ReLU, and the last ReLU of layer1 … layer4): ‖G(output) − G(style)‖² over
+/// <item>style ratio per stage (conv1 after its ReLU, and the last ReLU of layer1 … layer4 — layer4.2 on the embedded network): ‖G(output) − G(style)‖² over
 /// ‖G(content) − G(style)‖², G = F·Fᵀ/(C·h·w); 0 = the painting's statistics, 1 = no better than the photo;</item>
 /// <item>content ratio at layer2 and layer3: relative feature distance to the photo, over the painting's;</item>
 /// <item>grid peak (<see cref="GridPeak"/>): power of the luminance at periods 2 and 4 over the neighbouring frequencies.</item>
@@ -31,11 +31,11 @@ public sealed record StyleQualityReport(IReadOnlyList<double> StyleRatios, doubl
 /// </summary>
 public sealed class StyleQuality : IDisposable
 {
-    /// <summary>The stages whose Gram matrices are compared.</summary>
-    public static readonly IReadOnlyList<string> Stages = new[] { "conv1", "layer1.1", "layer2.1", "layer3.1", "layer4.1" };
+    /// <summary>The layers whose Gram matrices are compared: conv1 and the last block output of layer1 … layer4.</summary>
+    public IReadOnlyList<string> Stages { get; }
 
-    /// <summary>The stages whose features are compared with the photo's.</summary>
-    public static readonly IReadOnlyList<string> ContentStages = new[] { "layer2.1", "layer3.1" };
+    /// <summary>The layers whose features are compared with the photo's: the last block outputs of layer2 and layer3.</summary>
+    public IReadOnlyList<string> ContentStages { get; }
 
     /// <summary>The periods (pixels) whose peaks <see cref="GridPeak"/> looks for.</summary>
     public static readonly IReadOnlyList<int> GridPeriods = new[] { 2, 4 };
@@ -47,6 +47,9 @@ public sealed class StyleQuality : IDisposable
     public StyleQuality(Backbone? backbone = null, SessionSettings? settings = null)
     {
         backbone ??= BackboneFactory.ResNet18();
+        string LastBlock(int stage) => backbone.Layers.Last(l => l.Name.StartsWith($"layer{stage}.", StringComparison.Ordinal) && !l.Name.EndsWith(".relu", StringComparison.Ordinal)).Name;
+        Stages = new[] { "conv1", LastBlock(1), LastBlock(2), LastBlock(3), LastBlock(4) };
+        ContentStages = new[] { LastBlock(2), LastBlock(3) };
         var stages = Stages.Select(backbone.Layer).ToList();
         var m = backbone.TrunkFor(stages);
         m.Graph.Output.Clear();

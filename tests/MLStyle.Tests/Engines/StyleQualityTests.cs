@@ -117,7 +117,8 @@ public class StyleQualityTests
         var half = q.Measure(mix, content, style);
         Assert.All(half.StyleRatios, r => Assert.InRange(r, 0.0, 1.0));
         Assert.InRange(half.ContentRatio, 0.01, 0.99);
-        Assert.Equal(StyleQuality.Stages.Count, half.StyleRatios.Count);
+        Assert.Equal(new[] { "conv1", "layer1.1", "layer2.1", "layer3.1", "layer4.2" }, q.Stages);
+        Assert.Equal(q.Stages.Count, half.StyleRatios.Count);
     }
 
     [Theory]
