@@ -21,6 +21,9 @@ public static class ExitCodes
     /// <summary>The optimisation diverged (NaN/Inf); the last good image was written.</summary>
     public const int Diverged = 4;
 
+    /// <summary>The optimisation ran but did not lower the loss (even after falling back from L-BFGS to Adam); the image was written.</summary>
+    public const int NoProgress = 6;
+
     /// <summary>Out of memory.</summary>
     public const int OutOfMemory = 5;
 

@@ -1,4 +1,5 @@
 using MLStyle;
+using MLStyle.Files;
 
 namespace MLStyle.Cli;
 
@@ -28,6 +29,24 @@ public static class OutputPaths
             throw new MLStyleException($"cannot write to '{dir}': {e.Message}");
         }
     }
+
+    /// <summary>
+    /// Checks every output of a run against every input before any work (<see cref="SafePaths.CheckWritable"/>): no output
+    /// may be an input (however spelled: <c>..</c>, symbolic or hard links), a symbolic link or a non-regular file, and no
+    /// two outputs may be the same file.
+    /// </summary>
+    /// <param name="inputs">Every file the run reads; null entries and non-files (e.g. <c>resnet18</c>) are ignored.</param>
+    /// <param name="outputs">Each output path with the option that names it (null paths are ignored).</param>
+    public static void CheckRun(IEnumerable<string?> inputs, params (string? Path, string Option)[] outputs)
+    {
+        var files = inputs.Where(i => i is not null && SafePaths.TargetKindOf(i) == FileKind.Regular).ToList();
+        var given = outputs.Where(o => o.Path is not null).Select(o => (o.Path!, o.Option)).ToList();
+        foreach (var (path, _) in given) SafePaths.CheckWritable(path, files);
+        SafePaths.CheckDistinct(given);
+    }
+
+    /// <summary>The model file a <c>--model</c> value names, or null for a built-in name.</summary>
+    public static string? ModelFile(string model) => File.Exists(model) ? model : null;
 
     /// <summary>The path of an intermediate snapshot: out.png → out.iter100.png.</summary>
     public static string Snapshot(string output, int iteration) =>

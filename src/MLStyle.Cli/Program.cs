@@ -30,11 +30,12 @@ app.Configure(c =>
 {
     c.SetApplicationName("mlstyle");
     c.UseStrictParsing();
+    c.SetHelpProvider(new DefaultCommandHelp(c.Settings));
     c.CancellationExitCode(ExitCodes.Cancelled);
     c.SetExceptionHandler((ex, _) => ExitCodes.Report(ex));
     c.AddCommand<StylizeCommand>("stylize")
         .WithDescription("Stylise an image with the style of one or more others (Gatys et al. 2016).")
-        .WithExample("stylize", "--content", "samples/content/chelsea.png", "--style", "samples/style/hubble.jpg", "--output", "out.png");
+        .WithExample("stylize", "--content", "samples/content/chelsea.png", "--style", "samples/style/swirls.png", "--output", "out.png");
     c.AddCommand<DreamCommand>("dream")
         .WithDescription("DeepDream: amplify what a network sees in an image (octaves, jitter, tiles, guided dreams, zoom frames).")
         .WithExample("dream", "--input", "samples/content/chelsea.png", "--output", "dream.png")

@@ -31,8 +31,8 @@ public sealed class DeepFeatureExtractingEstimator : IEstimator<TransformerChain
     public sealed class Options : BackboneOptions
     {
         /// <summary>
-        /// The layers to read, one per output column (default: the backbone's deepest layer, <c>layer4.1</c> for ResNet18).
-        /// Layer names are those of <see cref="Backbones.Backbone.Layers"/> (ResNet18: conv1, pool1, layer1.0 … layer4.1,
+        /// The layers to read, one per output column (default: the backbone's deepest layer, <c>layer4.2</c> for ResNet18).
+        /// Layer names are those of <see cref="Backbones.Backbone.Layers"/> (ResNet18: conv1, pool1, layer1.0 … layer4.2,
         /// layerS.B.relu; VGG: conv1_1, relu1_1 … pool5) or raw tensor names.
         /// </summary>
         public IList<string>? Layers { get; set; }
@@ -65,6 +65,7 @@ public sealed class DeepFeatureExtractingEstimator : IEstimator<TransformerChain
     {
         ArgumentNullException.ThrowIfNull(input);
         var size = ImageSize.Resolve(input.Schema, _inputColumn, _options.ImageWidth, _options.ImageHeight);
+        SchemaChecks.PixelScale(input, _inputColumn);
         var (onnx, outputs) = BuildModel(size);
         return OnnxChain.Fit(OnnxChain.Pipeline(_catalog, onnx, new[] { _inputColumn }, outputs), input);
     }

@@ -119,10 +119,21 @@ public sealed class DenseNetworkTrainer : IEstimator<DenseNetworkTransformer>
         _options.Validate();
     }
 
-    /// <summary>Trains the network on <paramref name="input"/> and returns the scoring transformer.</summary>
-    public DenseNetworkTransformer Fit(IDataView input)
+    /// <summary>Trains the network on <paramref name="input"/> (holding out <see cref="Options.ValidationFraction"/> of it for
+    /// early stopping) and returns the scoring transformer.</summary>
+    public DenseNetworkTransformer Fit(IDataView input) => Fit(input, null);
+
+    /// <summary>
+    /// Trains the network on all rows of <paramref name="trainData"/>, with <paramref name="validationData"/> for the validation
+    /// loss and early stopping (instead of <see cref="Options.ValidationFraction"/>), as ML.NET's trainers that take a
+    /// validation set do.
+    /// </summary>
+    /// <param name="trainData">The training rows.</param>
+    /// <param name="validationData">The validation rows (same columns; null: hold out <see cref="Options.ValidationFraction"/>).</param>
+    public DenseNetworkTransformer Fit(IDataView trainData, IDataView? validationData)
     {
-        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(trainData);
+        var input = trainData;
         var o = _options;
         var (dim, classes) = CheckColumns(input.Schema);
         var labels = ClassLabels.FromKeyValues(input.Schema[o.LabelColumnName], classes);
@@ -133,9 +144,26 @@ public sealed class DenseNetworkTrainer : IEstimator<DenseNetworkTransformer>
         var rng = new Random(o.Seed);
         var order = Enumerable.Range(0, n).ToArray();
         rng.Shuffle(order);
-        int validation = o.ValidationFraction > 0 ? Math.Min(n - 1, (int)Math.Round(n * o.ValidationFraction)) : 0;
-        var validRows = order[..validation];
-        var trainRows = order[validation..];
+        int[] validRows, trainRows;
+        if (validationData is not null)
+        {
+            var (vdim, vclasses) = CheckColumns(validationData.Schema);
+            if (vdim != dim || vclasses != classes)
+                throw new ArgumentException($"the validation data has {vdim} features and {vclasses} classes, the training data {dim} and {classes}", nameof(validationData));
+            var (vx, vy) = DenseNetworkData.ReadRows(validationData, o.FeatureColumnName, o.LabelColumnName, dim);
+            if (vy.Length == 0) throw new ArgumentException("the validation data has no usable rows", nameof(validationData));
+            x = [.. x, .. vx];
+            y = [.. y, .. vy];
+            trainRows = order;
+            validRows = Enumerable.Range(n, vy.Length).ToArray();
+            n = y.Length;
+        }
+        else
+        {
+            int validation = o.ValidationFraction > 0 ? Math.Min(n - 1, (int)Math.Round(n * o.ValidationFraction)) : 0;
+            validRows = order[..validation];
+            trainRows = order[validation..];
+        }
 
         var (mean, invStd) = o.NormalizeFeatures ? DenseNetworkData.Standardisation(x, trainRows, dim) : (new float[dim], Enumerable.Repeat(1f, dim).ToArray());
         var z = new float[x.Length];

@@ -13,8 +13,11 @@ namespace MLStyle.ML;
 /// The transformer runs a chain of ML.NET's own transformers (<c>ApplyOnnxModel</c> with the network, an arg-max
 /// <c>CustomMapping</c> and <c>MapValue</c> to the label's key values), and saves as that chain: <c>mlContext.Model.Load</c> returns
 /// a <see cref="TransformerChain{TLastTransformer}"/> that predicts the same, but no longer offers <see cref="ExportOnnx(string)"/>.
+/// <para>It is ML.NET's <see cref="ISingleFeaturePredictionTransformer{TModel}"/>, so
+/// <c>mlContext.MulticlassClassification.PermutationFeatureImportance(transformer, data)</c> works on it (for a pipeline, pass
+/// its <c>LastTransformer</c>: the overload taking a whole model looks for an interface internal to ML.NET).</para>
 /// </remarks>
-public sealed class DenseNetworkTransformer : ITransformer, IDisposable
+public sealed class DenseNetworkTransformer : ISingleFeaturePredictionTransformer<DenseNetworkModelParameters>, IDisposable
 {
     readonly TransformerChain<ITransformer> _chain;
     readonly DenseNetwork _network;
@@ -28,6 +31,12 @@ public sealed class DenseNetworkTransformer : ITransformer, IDisposable
 
     /// <summary>The feature column the network reads.</summary>
     public string FeatureColumnName { get; }
+
+    /// <summary>The feature column's type: a vector of <see cref="LayerSizes"/>[0] Single values.</summary>
+    public DataViewType FeatureColumnType => new VectorDataViewType(NumberDataViewType.Single, _network.Sizes[0]);
+
+    /// <summary>The trained network's parameters.</summary>
+    public DenseNetworkModelParameters Model => new(_network);
 
     /// <summary>The class names, in the order of the label's keys (and of <c>Score</c>'s slots).</summary>
     public IReadOnlyList<string> ClassNames => _network.ClassNames;

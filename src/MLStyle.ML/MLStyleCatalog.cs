@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using MLStyle.ML.Internal;
 
 namespace MLStyle.ML;
 
@@ -19,7 +20,7 @@ public static class MLStyleCatalog
     /// <c>Vector&lt;Single, C, h, w&gt;</c>.</param>
     /// <param name="inputColumnName">Name of the pixel column (<c>Vector&lt;Single, 3, H, W&gt;</c>, RGB 0–255, from
     /// <c>ExtractPixels</c>). If set to <see langword="null"/>, the value of the <paramref name="outputColumnName"/> is used as source.</param>
-    /// <param name="options">Backbone, layer and image size (default: ResNet18's deepest layer, layer4.1).</param>
+    /// <param name="options">Backbone, layer and image size (default: ResNet18's deepest layer, layer4.2).</param>
     /// <example>
     /// <code language="csharp"><![CDATA[
     /// var pipeline = mlContext.Transforms.LoadImages("Image", imageFolder, "Path")
@@ -129,18 +130,21 @@ public static class MLStyleCatalog
     /// </summary>
     /// <param name="catalog">The transform's catalog.</param>
     /// <param name="outputColumnName">Name of the stylised image column (<c>Image&lt;H, W&gt;</c>).</param>
+    /// <param name="inputColumnName">Name of the pixel column (<c>Vector&lt;Single, 3, H, W&gt;</c>, RGB 0–255).</param>
     /// <param name="styleImagePath">The style image.</param>
-    /// <param name="inputColumnName">Name of the pixel column (<c>Vector&lt;Single, 3, H, W&gt;</c>, RGB 0–255).
-    /// If set to <see langword="null"/>, the value of the <paramref name="outputColumnName"/> is used as source.</param>
     /// <param name="iterations">Adam iterations per row.</param>
     /// <example>
     /// <code language="csharp"><![CDATA[
-    /// var stylize = mlContext.Transforms.StyleTransfer("Stylized", "samples/style/swirls.png", "Pixels", iterations: 100);
+    /// var stylize = mlContext.Transforms.StyleTransfer("Stylized", "Pixels", "samples/style/swirls.png", iterations: 100);
     /// ]]></code>
     /// </example>
     public static StyleTransferEstimator StyleTransfer(this TransformsCatalog catalog, string outputColumnName,
-        string styleImagePath, string? inputColumnName = null, int iterations = 100)
-        => new(catalog, outputColumnName, inputColumnName, new StyleTransferEstimator.Options { StyleImages = { styleImagePath }, Iterations = iterations });
+        string inputColumnName, string styleImagePath, int iterations = 100)
+    {
+        ArgumentOrder.CheckFileAfterColumns(nameof(styleImagePath), styleImagePath, inputColumnName);
+        return new(catalog, outputColumnName, inputColumnName, new StyleTransferEstimator.Options { StyleImages = { styleImagePath }, Iterations = iterations });
+    }
+
     /// <summary>
     /// Creates a <see cref="DeepDreamEstimator"/>, which amplifies what a backbone layer sees in each row's image (DeepDream),
     /// by gradient ascent that runs inside the saved ONNX model.
@@ -167,21 +171,24 @@ public static class MLStyleCatalog
     /// </summary>
     /// <param name="catalog">The transform's catalog.</param>
     /// <param name="outputColumnName">Name of the stylised image column (<c>Image&lt;H, W&gt;</c>).</param>
-    /// <param name="modelFile">The styliser's ONNX file.</param>
     /// <param name="inputColumnName">Name of the pixel column (<c>Vector&lt;Single, 3, H, W&gt;</c>, RGB 0–255, of the styliser's
-    /// input size). If set to <see langword="null"/>, the value of the <paramref name="outputColumnName"/> is used as source.</param>
+    /// input size).</param>
+    /// <param name="modelFile">The styliser's ONNX file.</param>
     /// <param name="preserveColors">Keep the input's colours (luminance from the styliser, chroma from the input).</param>
     /// <example>
     /// <code language="csharp"><![CDATA[
     /// var pipeline = mlContext.Transforms.LoadImages("Image", "photos", "Path")
     ///     .Append(mlContext.Transforms.ResizeImages("Image", 224, 224))
     ///     .Append(mlContext.Transforms.ExtractPixels("Pixels", "Image"))
-    ///     .Append(mlContext.Transforms.ApplyStylizer("Stylized", "models/mosaic-9.onnx", "Pixels"));
+    ///     .Append(mlContext.Transforms.ApplyStylizer("Stylized", "Pixels", "models/mosaic-9.onnx"));
     /// ]]></code>
     /// </example>
-    public static StylizerEstimator ApplyStylizer(this TransformsCatalog catalog, string outputColumnName, string modelFile,
-        string? inputColumnName = null, bool preserveColors = false)
-        => new(catalog, outputColumnName, inputColumnName, new StylizerEstimator.Options { ModelFile = modelFile, PreserveColors = preserveColors });
+    public static StylizerEstimator ApplyStylizer(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+        string modelFile, bool preserveColors = false)
+    {
+        ArgumentOrder.CheckFileAfterColumns(nameof(modelFile), modelFile, inputColumnName);
+        return new(catalog, outputColumnName, inputColumnName, new StylizerEstimator.Options { ModelFile = modelFile, PreserveColors = preserveColors });
+    }
 
     /// <summary>Creates a <see cref="StylizerEstimator"/> with options.</summary>
     /// <param name="catalog">The transform's catalog.</param>

@@ -87,7 +87,9 @@ public sealed class StyleTransferEstimator : IEstimator<TransformerChain<ITransf
             if (Iterations is < 1 or > 100_000) throw new ArgumentOutOfRangeException(nameof(Iterations), $"Iterations {Iterations} must be between 1 and 100000");
             if (!(LearningRate > 0) || !float.IsFinite(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), $"LearningRate {LearningRate} must be positive");
             if (!(StyleScale > 0 && StyleScale <= 8)) throw new ArgumentOutOfRangeException(nameof(StyleScale), $"StyleScale {StyleScale} must be in (0, 8]");
-            if (StyleBlend is { } blend && (blend.Count != StyleImages.Count || blend.Any(w => !(w >= 0) || float.IsInfinity(w)) || blend.Sum() <= 0))
+            foreach (var (name, w) in new[] { (nameof(ContentWeight), ContentWeight), (nameof(StyleWeight), StyleWeight), (nameof(TvWeight), TvWeight) })
+                if (w is { } v && (!(v >= 0) || float.IsInfinity(v))) throw new ArgumentOutOfRangeException(name, $"{name} {v} must be finite and non-negative");
+                        if (StyleBlend is { } blend && (blend.Count != StyleImages.Count || blend.Any(w => !(w >= 0) || float.IsInfinity(w)) || blend.Sum() <= 0))
                 throw new ArgumentException($"StyleBlend needs {StyleImages.Count} non-negative weights with a positive sum");
         }
     }

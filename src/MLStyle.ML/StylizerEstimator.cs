@@ -88,6 +88,7 @@ public sealed class StylizerEstimator : IEstimator<TransformerChain<ITransformer
     {
         ArgumentNullException.ThrowIfNull(input);
         var size = ImageSize.Resolve(input.Schema, _inputColumn, FixedWidth, FixedHeight);
+        SchemaChecks.PixelScale(input, _inputColumn);
         string raw = $"{_outputColumn}.MLStyle.Stylizer";
         var stylizer = Specialise(size, raw, out var outDims);
         var outSize = new ImageSize((int)outDims[3], (int)outDims[2]);

@@ -28,6 +28,55 @@ public class DenseNetworkTests
         }).ToArray();
     }
 
+    public sealed class NoisyExample
+    {
+        public string Label { get; set; } = "";
+        [VectorType(3)] public float[] Features { get; set; } = new float[3];
+    }
+
+    /// <summary>The rings, plus a third feature of pure noise.</summary>
+    static NoisyExample[] NoisyRings(int n, int seed)
+    {
+        var rng = new Random(seed + 100);
+        return Rings(n, seed).Select(e => new NoisyExample { Label = e.Label, Features = [e.Features[0], e.Features[1], (float)(rng.NextDouble() * 6 - 3)] }).ToArray();
+    }
+
+    [Fact]
+    public void DenseNetwork_WorksWithPermutationFeatureImportance_AndAValidationSet()
+    {
+        var ml = new MLContext(seed: 1);
+        var toKey = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(NoisyRings(30, 1)));
+        var train = toKey.Transform(ml.Data.LoadFromEnumerable(NoisyRings(450, 1)));
+        var valid = toKey.Transform(ml.Data.LoadFromEnumerable(NoisyRings(150, 2)));
+        var epochs = new List<DenseNetworkEpoch>();
+        var trainer = ml.MulticlassClassification.Trainers.DenseNetwork(new DenseNetworkTrainer.Options
+        {
+            HiddenLayerSizes = new[] { 32 }, Epochs = 40, LearningRate = 0.01f, Seed = 3, Progress = new SyncProgress<DenseNetworkEpoch>(epochs.Add),
+        });
+        var network = trainer.Fit(train, valid);
+
+        // The validation set given is the one used: every epoch has a validation loss, all 450 rows were trained on.
+        Assert.All(epochs, e => Assert.NotNull(e.ValidationLoss));
+        var validAccuracy = ml.MulticlassClassification.Evaluate(network.Transform(valid)).MicroAccuracy;
+        Assert.Equal(validAccuracy, epochs[network.BestEpoch - 1].ValidationAccuracy!.Value, 2);
+
+        // ISingleFeaturePredictionTransformer<TModel>: PFI works on the transformer.
+        Assert.Equal("Features", network.FeatureColumnName);
+        Assert.Equal(new VectorDataViewType(NumberDataViewType.Single, 3), network.FeatureColumnType);
+        Assert.Equal(new[] { 3, 32, 3 }, network.Model.LayerSizes);
+        Assert.Equal(3 * 32, network.Model.Weights(0).Length);
+        var importance = ml.MulticlassClassification.PermutationFeatureImportance(network, valid, permutationCount: 2);
+        Assert.Equal(3, importance.Length);
+        double Drop(int slot) => -importance[slot].MicroAccuracy.Mean;
+        Assert.True(Drop(0) > 0.2 && Drop(1) > 0.2, $"ring features: {Drop(0)}, {Drop(1)}");
+        Assert.True(Drop(2) < 0.1, $"noise feature: {Drop(2)}");
+
+        // In a pipeline: PFI on its last transformer, with the rows as that transformer sees them.
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label").Append(trainer).Fit(ml.Data.LoadFromEnumerable(NoisyRings(300, 4)));
+        var keyed = toKey.Transform(ml.Data.LoadFromEnumerable(NoisyRings(150, 5)));
+        Assert.Equal(3, ml.MulticlassClassification.PermutationFeatureImportance(pipeline.LastTransformer, keyed).Length);
+    }
+
     [Fact]
     public void DenseNetwork_LearnsANonLinearProblem_WorksWithEvaluate_AndSurvivesSaveLoad()
     {

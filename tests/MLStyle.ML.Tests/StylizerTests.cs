@@ -31,7 +31,7 @@ public class StylizerTests
             var rng = new Random(3);
             var rows = Enumerable.Range(0, 2).Select(_ => new Row224 { Pixels = Enumerable.Range(0, 3 * 224 * 224).Select(_ => (float)rng.Next(256)).ToArray() }).ToArray();
             var data = ml.Data.LoadFromEnumerable(rows);
-            var model = ml.Transforms.ApplyStylizer("Stylized", file, "Pixels").Fit(data);
+            var model = ml.Transforms.ApplyStylizer("Stylized", "Pixels", file).Fit(data);
             var output = model.Transform(data);
             Assert.Equal(new ImageDataViewType(224, 224), output.Schema["Stylized"].Type);
             var stylised = TestData.ImagePixels(ml, output, "Stylized");
@@ -45,7 +45,7 @@ public class StylizerTests
             var loaded = TestData.RoundTrip(ml, model, data.Schema);
             Assert.Equal(stylised, TestData.ImagePixels(ml, loaded.Transform(data), "Stylized"));
 
-            var e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.ApplyStylizer("S", file, "Pixels")
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.ApplyStylizer("S", "Pixels", file)
                 .Fit(ml.Data.LoadFromEnumerable(TestData.ContentRows())));
             Assert.StartsWith("Schema mismatch for input column 'Pixels': expected Vector<Single, 3, 224, 224>, got Vector<Single, 3, 32, 32>", e.Message);
         }
@@ -97,7 +97,7 @@ public class StylizerTests
         OnnxModels.Save(b.Model, file);
         try
         {
-            var e = Assert.Throws<ModelException>(() => new MLContext().Transforms.ApplyStylizer("S", file, "Pixels"));
+            var e = Assert.Throws<ModelException>(() => new MLContext().Transforms.ApplyStylizer("S", "Pixels", file));
             Assert.Contains("has 2 inputs", e.Message);
         }
         finally { File.Delete(file); }

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using MLStyle.Batch;
 using MLStyle.Engines;
+using MLStyle.Files;
 using MLStyle.Imaging;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -34,6 +35,9 @@ public interface IBatchSettings
     /// <summary>Redo every image.</summary>
     bool Force { get; }
 
+    /// <summary>Follow symbolic links under the input (never into the output, never twice into a directory).</summary>
+    bool FollowLinks { get; }
+
     /// <summary>The shard, <c>K/N</c>, <c>auto/N</c> or <c>auto</c>, or null for the whole batch.</summary>
     string? Shard { get; }
 }
@@ -45,11 +49,11 @@ public sealed class BatchStylizeCommand : Command<BatchStylizeCommand.Settings>
     public sealed class Settings : StyleTransferSettings, IBatchSettings
     {
         [CommandOption("-i|--input <DIR>")]
-        [Description("The directory of content images, searched recursively.")]
+        [Description("Required. The directory of content images, searched recursively.")]
         public string Input { get; init; } = "";
 
         [CommandOption("-o|--output <DIR>")]
-        [Description("Where the outputs go, mirroring the input tree (DIR/sub/a.jpg -> OUT/sub/a.png), with manifest.jsonl.")]
+        [Description("Required. Where the outputs go, mirroring the input tree (DIR/sub/a.jpg -> OUT/sub/a.png), with manifest.jsonl.")]
         public string Output { get; init; } = "";
 
         [CommandOption("--include <GLOB>")]
@@ -71,6 +75,10 @@ public sealed class BatchStylizeCommand : Command<BatchStylizeCommand.Settings>
         [CommandOption("--report <HTML>")]
         [Description("Write an HTML report with before/after thumbnails and loss curves.")]
         public string? Report { get; init; }
+
+        [CommandOption("--follow-links")]
+        [Description("Follow symbolic links under --input (default: they are skipped and reported); never into --output, never in cycles.")]
+        public bool FollowLinks { get; init; }
 
         [CommandOption("--force")]
         [Description("Redo every image, even those an earlier run finished (default: resume).")]
@@ -95,12 +103,12 @@ public sealed class BatchStylizeCommand : Command<BatchStylizeCommand.Settings>
         var styles = s.StylePaths();
         var options = s.Options(styles.Count);
         options.Validate(styles.Count);
-        var items = BatchCli.Discover(s);
-        var load = s.LoadOptions();
-        var backbone = s.Backbone();
-        new StyleTransferEngine(backbone).Spec(options); // unknown layers: one clear error before any work
         if (options.Init is not ("content" or "random") && !File.Exists(options.Init))
             throw new MLStyleException($"--init: '{options.Init}' is neither content, random nor an existing image");
+        var load = s.LoadOptions();
+        var backbone = s.Backbone();
+        var items = BatchCli.Discover(s, [.. styles, options.Init is "content" or "random" ? null : options.Init, OutputPaths.ModelFile(s.Model), backbone.Source]);
+        new StyleTransferEngine(backbone).Spec(options); // unknown layers: one clear error before any work
         var styleImages = styles.Select(p => ImageIO.Load(p, load)).ToList();
 
         // Every image is resized to the same long side: a square one is the largest; plan memory for that.
@@ -149,6 +157,10 @@ public sealed class BatchDreamCommand : Command<BatchDreamCommand.Settings>
         [Description("Write an HTML report with before/after thumbnails and objective curves.")]
         public string? Report { get; init; }
 
+        [CommandOption("--follow-links")]
+        [Description("Follow symbolic links under --input (default: they are skipped and reported); never into --output, never in cycles.")]
+        public bool FollowLinks { get; init; }
+
         [CommandOption("--force")]
         [Description("Redo every image, even those an earlier run finished (default: resume).")]
         public bool Force { get; init; }
@@ -161,6 +173,7 @@ public sealed class BatchDreamCommand : Command<BatchDreamCommand.Settings>
         public override ValidationResult Validate()
         {
             if (Frames > 0) return ValidationResult.Error("--frames is not available in batches: dream the images one by one");
+            if (DryRun || MaxMemory is not null) return ValidationResult.Error("--dry-run and --max-memory are not available in batch dream: check one image with mlstyle dream --dry-run");
             return BatchCli.Validate(this) ?? base.Validate();
         }
     }
@@ -171,9 +184,9 @@ public sealed class BatchDreamCommand : Command<BatchDreamCommand.Settings>
         if (s.Guide is not null && s.Objective is not null)
             throw new MLStyleException("--objective does not apply to guided dreams (--guide uses the guide-matching objective)");
         s.Options(null).Validate(); // every option, before any file is read
-        var items = BatchCli.Discover(s);
         var load = s.LoadOptions();
         var backbone = s.Backbone();
+        var items = BatchCli.Discover(s, [s.Guide, OutputPaths.ModelFile(s.Model), backbone.Source]);
         var guide = s.Guide is null ? null : ImageIO.Load(s.Guide, load);
         var options = s.Options(guide);
         var job = new DeepDreamJob(backbone, options, s.Guide is null ? null : ContentHash.OfFile(s.Guide));
@@ -196,7 +209,7 @@ public static class BatchCli
     /// <summary>Checks the batch options; null when they are fine.</summary>
     public static ValidationResult? Validate(IBatchSettings s)
     {
-        if (s.Workers < 1) return ValidationResult.Error($"invalid --workers {s.Workers}: must be at least 1");
+        if (s.Workers < 1 || s.Workers > 64) return ValidationResult.Error($"invalid --workers {s.Workers}: must be 1 to 64");
         if (s.Format.ToLowerInvariant() is not ("png" or "jpg" or "jpeg")) return ValidationResult.Error($"invalid --format '{s.Format}': use png or jpg");
         if (ValidateReport(s.Report) is { } report) return report;
         if (s.Shard is not null)
@@ -229,9 +242,16 @@ public static class BatchCli
     }
 
     /// <summary>Lists the batch's images and checks that the output directory and report can be written.</summary>
-    public static IReadOnlyList<BatchItem> Discover(IBatchSettings s)
+    /// <param name="s">The batch options.</param>
+    /// <param name="runInputs">Every other file the run reads (styles, init image, guide, model): no output may be one of them.</param>
+    public static IReadOnlyList<BatchItem> Discover(IBatchSettings s, IEnumerable<string?> runInputs)
     {
-        var items = BatchInputs.Discover(s.Input, s.Output, s.Format, s.Include, s.Exclude);
+        var found = BatchInputs.Scan(s.Input, s.Output, s.Format, s.Include, s.Exclude, s.FollowLinks);
+        foreach (var skipped in found.Skipped) Cli.Output.Info($"skipped: {skipped.RelativePath}: {skipped.Reason}");
+        var items = found.Items;
+        var others = runInputs.Where(p => p is not null && SafePaths.TargetKindOf(p) == FileKind.Regular).ToList();
+        foreach (var item in items) SafePaths.CheckWritable(item.OutputPath, others);
+        if (s.Report is not null) OutputPaths.CheckRun([.. others, .. items.Select(i => i.InputPath)], (s.Report, "--report"));
         if (items.Count == 0)
             throw new MLStyleException($"no images found in '{s.Input}'{(s.Include is { Length: > 0 } ? $" matching {string.Join(", ", s.Include)}" : "")}");
         var outDir = Path.GetFullPath(s.Output);
@@ -293,7 +313,7 @@ public static class BatchCli
         Directory.CreateDirectory(output);
         new BatchRunInfo
         {
-            Input = Path.GetFullPath(s.Input), Shard = shard.ToString(), Include = s.Include, Exclude = s.Exclude, Format = s.Format,
+            Input = Path.GetFullPath(s.Input), Shard = shard.ToString(), Include = s.Include, Exclude = s.Exclude, Format = s.Format, FollowLinks = s.FollowLinks,
             Total = items.Count, Items = shard.Select(items).Count, Host = Environment.MachineName, Started = DateTimeOffset.UtcNow,
         }.Write(output, shard);
         var runner = new BatchRunner(job, s.Output, new BatchOptions
@@ -308,6 +328,7 @@ public static class BatchCli
         });
         // In logs each failure is a line as it happens; on a terminal they are listed under the finished progress bar
         // (lines written while the bar redraws would be garbled when they wrap).
+        runner.Warning += Cli.Output.Warn;
         var deferred = new List<string>();
         runner.ItemCompleted += o =>
         {

@@ -123,7 +123,7 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
             Markdown(sb, singleHead, single);
             sb.AppendLine();
             Markdown(sb, batchHead, batch);
-            Imaging.AtomicFile.WriteAllBytes(s.Markdown, Encoding.UTF8.GetBytes(sb.ToString()));
+            Files.AtomicFile.WriteAllBytes(s.Markdown, Encoding.UTF8.GetBytes(sb.ToString()));
         }
         return ExitCodes.Ok;
     }

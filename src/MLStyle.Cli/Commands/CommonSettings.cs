@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using MLStyle.Backbones;
+using MLStyle.Engines;
 using MLStyle.Imaging;
 using MLStyle.Runtime;
 using Spectre.Console.Cli;
@@ -55,7 +56,8 @@ public class BackboneSettings : CommandSettings
     /// <inheritdoc />
     public override Spectre.Console.ValidationResult Validate()
     {
-        if (Threads < 0) return Spectre.Console.ValidationResult.Error($"invalid --threads {Threads}: must be 0 or more");
+        if (Threads < 0 || Threads > MLStyle.Runtime.SessionSettings.MaxThreads)
+            return Spectre.Console.ValidationResult.Error($"invalid --threads {Threads}: must be 0 (one per core) to {MLStyle.Runtime.SessionSettings.MaxThreads}");
         if (MaxPixels <= 0) return Spectre.Console.ValidationResult.Error($"invalid --max-pixels {MaxPixels}");
         return base.Validate();
     }
@@ -79,4 +81,19 @@ public class BackboneSettings : CommandSettings
             .Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)
                 ? v : throw new MLStyleException($"invalid {option} value '{s}': expected whole numbers separated by commas"))
             .ToList();
+}
+
+/// <summary>Options of the commands that estimate their memory and time before they run (stylize, dream, batch stylize).</summary>
+public class PreflightSettings : BackboneSettings
+{
+    [CommandOption("--dry-run")]
+    [Description("Print the pre-flight estimate (peak memory, time) and exit without running.")]
+    public bool DryRun { get; init; }
+
+    [CommandOption("--max-memory <SIZE>")]
+    [Description("Memory the run may use, e.g. 8GiB (default: the machine's). Above it, stylize falls back to a shorter L-BFGS history, then Adam; what still does not fit is refused (exit 5).")]
+    public string? MaxMemory { get; init; }
+
+    /// <summary>The memory limit: --max-memory, or the machine's available memory.</summary>
+    public long MemoryLimit() => MaxMemory is null ? Preflight.AvailableMemoryBytes() : ByteSizes.Parse(MaxMemory);
 }

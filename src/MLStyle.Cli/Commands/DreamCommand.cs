@@ -12,14 +12,14 @@ namespace MLStyle.Cli.Commands;
 public sealed class DreamCommand : Command<DreamCommand.Settings>
 {
     /// <summary>Options of <c>mlstyle dream</c> (also those of <c>mlstyle batch dream</c>).</summary>
-    public class Settings : BackboneSettings
+    public class Settings : PreflightSettings
     {
         [CommandOption("-i|--input <IMAGE>")]
-        [Description("The image to dream on.")]
+        [Description("Required. The image to dream on.")]
         public string Input { get; init; } = "";
 
         [CommandOption("-o|--output <IMAGE>")]
-        [Description("Output image (.png or .jpg), written atomically; with --frames, the last frame.")]
+        [Description("Required. Output image (.png or .jpg), written atomically; with --frames, the last frame.")]
         public string Output { get; init; } = "";
 
         [CommandOption("--size <PIXELS>")]
@@ -141,11 +141,24 @@ public sealed class DreamCommand : Command<DreamCommand.Settings>
             if (!Directory.Exists(Path.GetDirectoryName(dir))) throw new MLStyleException($"the parent of --frames-dir '{s.FramesDirectory}' does not exist");
         }
 
+        string?[] inputs = [s.Input, s.Guide, OutputPaths.ModelFile(s.Model)];
+        OutputPaths.CheckRun(inputs, [(s.Output, "--output"),
+            .. Enumerable.Range(1, Math.Max(0, s.Frames)).Select(f => ((string?)DeepDreamEngine.FramePath(s.FramesDirectory, f), "--frames"))]);
+
         var load = s.LoadOptions();
+        var info = Preflights.ProbeChecked(s.Input, load);
+        var planned = s.Options(null);
+        var backbone = s.Backbone();
+        if (s.DryRun)
+        {
+            Console.WriteLine(Preflights.Describe(Preflight.EstimateDream(backbone, planned, info.Width, info.Height), workers: 1, s.MemoryLimit()));
+            Preflight.PlanDream(backbone, planned, info.Width, info.Height, s.MemoryLimit());
+            return ExitCodes.Ok;
+        }
+        Preflight.PlanDream(backbone, planned, info.Width, info.Height, s.MemoryLimit());
         var input = ImageIO.Load(s.Input, load);
         var guide = s.Guide is null ? null : ImageIO.Load(s.Guide, load);
         var options = s.Options(guide);
-        var backbone = s.Backbone();
         var engine = new DeepDreamEngine(backbone, s.Session());
         var spec = engine.Spec(options); // unknown layers and out-of-range channels fail here, before any work
         var (w, h) = options.Size is { } size ? ImageIO.SizeForLongSide(input.Width, input.Height, size) : (input.Width, input.Height);

@@ -13,19 +13,19 @@ public sealed class GradCommand : Command<GradCommand.Settings>
     public sealed class Settings : CommandSettings
     {
         [CommandOption("-m|--model <ONNX>")]
-        [Description("The model to differentiate.")]
+        [Description("Required. The model to differentiate.")]
         public string Model { get; init; } = "";
 
         [CommandOption("--of <TENSOR>")]
-        [Description("The output (any tensor) Y to differentiate.")]
+        [Description("Required. The output (any tensor) Y to differentiate.")]
         public string Of { get; init; } = "";
 
         [CommandOption("--wrt <TENSORS>")]
-        [Description("Comma-separated inputs and/or initializers N to differentiate with respect to.")]
+        [Description("Required. Comma-separated inputs and/or initializers N to differentiate with respect to.")]
         public string Wrt { get; init; } = "";
 
         [CommandOption("-o|--output <ONNX>")]
-        [Description("The gradient model: M's inputs plus Y_seed; outputs Y and N_grad for each N.")]
+        [Description("Required. The gradient model: M's inputs plus Y_seed; outputs Y and N_grad for each N.")]
         public string Output { get; init; } = "";
 
         [CommandOption("--no-fold-batchnorm")]
@@ -44,6 +44,7 @@ public sealed class GradCommand : Command<GradCommand.Settings>
     /// <inheritdoc />
     public override int Execute(CommandContext context, Settings s, CancellationToken cancel)
     {
+        OutputPaths.CheckRun([s.Model], (s.Output, "--output"));
         var model = OnnxModels.Load(s.Model);
         var wrt = s.Wrt.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (wrt.Length == 0) throw new MLStyleException("--wrt names no tensor");

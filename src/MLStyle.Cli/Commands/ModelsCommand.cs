@@ -44,7 +44,7 @@ public sealed class ModelsCommand : Command<ModelsCommand.Settings>
             Console.WriteLine($"{b.Name}: {b.Description}");
             Console.WriteLine($"  source: {b.Source}");
             var d = StyleDefaults.For(b);
-            Console.WriteLine($"  defaults: content {string.Join(",", d.ContentLayers.Select(l => l.Layer))}; style {string.Join(",", d.StyleLayers.Select(l => l.Layer))}; smoothing {d.Smoothing.ToString().ToLowerInvariant()}");
+            Console.WriteLine($"  defaults: content {string.Join(",", d.ContentLayers.Select(l => l.Layer))}; style {string.Join(",", d.StyleLayers.Select(l => l.Layer))}");
             var table = new Table().AddColumns("layer", "channels", "stride").Border(TableBorder.Simple);
             foreach (var l in b.Layers) table.AddRow(Markup.Escape(l.Name), l.Channels.ToString(), l.Stride > 0 ? $"1/{l.Stride}" : "?");
             AnsiConsole.Write(table);

@@ -9,10 +9,10 @@ using Spectre.Console.Cli;
 namespace MLStyle.Cli.Commands;
 
 /// <summary>The style-transfer options shared by <c>mlstyle stylize</c> and <c>mlstyle batch stylize</c>.</summary>
-public class StyleTransferSettings : BackboneSettings
+public class StyleTransferSettings : PreflightSettings
 {
     [CommandOption("-s|--style <IMAGES>")]
-    [Description("Style image(s), comma-separated.")]
+    [Description("Required. Style image(s), comma-separated.")]
     public string Style { get; init; } = "";
 
     [CommandOption("--size <PIXELS>")]
@@ -79,10 +79,6 @@ public class StyleTransferSettings : BackboneSettings
     [Description("Style layers with optional weights, e.g. conv1,layer1.1:0.5.")]
     public string? StyleLayers { get; init; }
 
-    [CommandOption("--smoothing <MODE>")]
-    [Description("Activation smoothing before the losses: none or softmax (Wang et al. 2021). Default: the backbone's.")]
-    public string? Smoothing { get; init; }
-
     [CommandOption("--input-blur <TAPS>")]
     [Description("Binomial blur the backbone sees the image through, against stride grids: 0 (none), 3 or 5 taps. Default: the backbone's.")]
     public int? InputBlur { get; init; }
@@ -95,16 +91,6 @@ public class StyleTransferSettings : BackboneSettings
     [Description("Stop a scale early when the loss changes by less than T for 5 iterations (default 1e-5; 0: never).")]
     public string Tolerance { get; init; } = "1e-5";
 
-    [CommandOption("--dry-run")]
-    [Description("Print the pre-flight estimate (peak memory, time) and exit without running.")]
-    public bool DryRun { get; init; }
-
-    [CommandOption("--max-memory <SIZE>")]
-    [Description("Memory the run may use, e.g. 8GiB (default: the machine's). Above it: a shorter L-BFGS history, then Adam, else refuse.")]
-    public string? MaxMemory { get; init; }
-
-    /// <summary>The memory limit: --max-memory, or the machine's available memory.</summary>
-    public long MemoryLimit() => MaxMemory is null ? Preflight.AvailableMemoryBytes() : ByteSizes.Parse(MaxMemory);
 
     /// <summary>The style image paths.</summary>
     public IReadOnlyList<string> StylePaths() => Style.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -148,13 +134,6 @@ public class StyleTransferSettings : BackboneSettings
         Scales = Scales is null ? null : Ints(Scales, "--scales"),
         ContentLayers = ContentLayers is null ? null : WeightedLayer.ParseList(ContentLayers),
         StyleLayers = StyleLayers is null ? null : WeightedLayer.ParseList(StyleLayers),
-        Smoothing = Smoothing?.ToLowerInvariant() switch
-        {
-            null => null,
-            "none" => ActivationSmoothing.None,
-            "softmax" or "swag" => ActivationSmoothing.Softmax,
-            _ => throw new MLStyleException($"invalid --smoothing '{Smoothing}': use none or softmax"),
-        },
         Tolerance = Float(Tolerance, "--tolerance")!.Value,
         InputBlur = InputBlur,
         SmoothUpdates = SmoothUpdates ?? new StyleTransferOptions().SmoothUpdates,

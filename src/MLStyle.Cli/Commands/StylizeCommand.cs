@@ -16,11 +16,11 @@ public sealed class StylizeCommand : Command<StylizeCommand.Settings>
     public sealed class Settings : StyleTransferSettings
     {
         [CommandOption("-c|--content <IMAGE>")]
-        [Description("The content photo.")]
+        [Description("Required. The content photo.")]
         public string Content { get; init; } = "";
 
         [CommandOption("-o|--output <IMAGE>")]
-        [Description("Output image (.png or .jpg), written atomically.")]
+        [Description("Required. Output image (.png or .jpg), written atomically.")]
         public string Output { get; init; } = "";
 
         [CommandOption("--save-every <N>")]
@@ -52,10 +52,13 @@ public sealed class StylizeCommand : Command<StylizeCommand.Settings>
         if (s.Plot is not null) OutputPaths.CheckWritable(s.Plot, imageOutput: false);
         if (options.Init is not ("content" or "random") && !File.Exists(options.Init))
             throw new MLStyleException($"--init: '{options.Init}' is neither content, random nor an existing image");
+        string?[] inputs = [s.Content, .. styles, options.Init is "content" or "random" ? null : options.Init, OutputPaths.ModelFile(s.Model)];
+        OutputPaths.CheckRun(inputs, (s.Output, "--output"), (s.Plot, "--plot"));
 
         var load = s.LoadOptions();
         var info = Preflights.ProbeChecked(s.Content, load);
         var backbone = s.Backbone();
+        OutputPaths.CheckRun([.. inputs, backbone.Source], (s.Output, "--output"), (s.Plot, "--plot"));
         var plan = Preflights.Plan(backbone, options, info.Width, info.Height, s.MemoryLimit(), workers: 1, styles.Length, s.DryRun);
         if (s.DryRun) return ExitCodes.Ok;
         options = plan.Options;
@@ -64,7 +67,12 @@ public sealed class StylizeCommand : Command<StylizeCommand.Settings>
         var engine = new StyleTransferEngine(backbone, s.Session())
         {
             SnapshotEvery = s.SaveEvery,
-            Snapshot = (it, img) => ImageIO.Save(img, OutputPaths.Snapshot(s.Output, it)),
+            Snapshot = (it, img) =>
+            {
+                var snapshot = OutputPaths.Snapshot(s.Output, it);
+                OutputPaths.CheckRun(inputs, (snapshot, "--save-every"), (s.Output, "--output"), (s.Plot, "--plot"));
+                ImageIO.Save(img, snapshot);
+            },
         };
         var spec = engine.Spec(options);
         MLStyle.Cli.Output.Info($"stylizing {Path.GetFileName(s.Content)} with {string.Join(", ", styles.Select(Path.GetFileName))} on {backbone.Name} " +
@@ -94,11 +102,16 @@ public sealed class StylizeCommand : Command<StylizeCommand.Settings>
         Console.WriteLine($"wrote {s.Output}: {result.Image.Width}x{result.Image.Height} in {result.Elapsed.TotalSeconds:F1} s, " +
                           $"{result.Iterations} iterations ({itps:F2} it/s), peak memory {MLStyle.Cli.Output.Bytes(result.PeakMemoryBytes)}; " +
                           $"content {result.Initial.Content:G3} -> {result.Final.Content:G3}, style {result.Initial.Style:G3} -> {result.Final.Style:G3}, " +
-                          $"tv {result.Final.Tv:G3}; {result.StopReason}");
+                          $"tv {result.Final.Tv:G3}; stopped: {result.StopReason}");
         if (result.Diverged)
         {
             MLStyle.Cli.Output.Error($"optimisation diverged: {result.StopReason}");
             return ExitCodes.Diverged;
+        }
+        if (result.Stalled)
+        {
+            MLStyle.Cli.Output.Error($"the optimisation made no progress ({result.StopReason}): try --optimizer adam, another --learning-rate or other layers");
+            return ExitCodes.NoProgress;
         }
         return ExitCodes.Ok;
     }

@@ -48,6 +48,7 @@ internal static class OnnxChain
     {
         ArgumentNullException.ThrowIfNull(input);
         var size = ImageSize.Resolve(input.Schema, inputColumn, width, height);
+        SchemaChecks.PixelScale(input, inputColumn);
         var tensor = OutputTensor(outputColumn, new[] { inputColumn }, imageOutput);
         var pipeline = Pipeline(t, build(size, tensor), new[] { inputColumn },
             new (string, string, ImageSize?)[] { (tensor, outputColumn, imageOutput ? size : null) });

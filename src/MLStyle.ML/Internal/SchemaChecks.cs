@@ -6,6 +6,44 @@ namespace MLStyle.ML.Internal;
 /// <summary>Column checks with ML.NET's own error wording ("Could not find input column 'X'", "Schema mismatch for …").</summary>
 internal static class SchemaChecks
 {
+    /// <summary>Rows read by <see cref="PixelScale"/>.</summary>
+    const int PixelScaleRows = 4;
+
+    /// <summary>
+    /// Checks that the first rows of a pixel column look like RGB 0–255 (what ExtractPixels gives by default and what the
+    /// backbones expect): pixels scaled to 0–1 (<c>scaleImage: 1/255f</c>, the usual habit with ONNX models) or shifted below 0
+    /// (<c>offsetImage</c>) would silently give wrong features.
+    /// </summary>
+    public static void PixelScale(IDataView input, string column)
+    {
+        var col = input.Schema.GetColumnOrNull(column);
+        if (col is not { Type: VectorDataViewType { ItemType: NumberDataViewType n } } || n.RawType != typeof(float)) return;
+        float min = float.PositiveInfinity, max = float.NegativeInfinity;
+        int rows = 0;
+        using (var cursor = input.GetRowCursor(new[] { col.Value }))
+        {
+            var get = cursor.GetGetter<VBuffer<float>>(col.Value);
+            VBuffer<float> v = default;
+            while (rows < PixelScaleRows && cursor.MoveNext())
+            {
+                get(ref v);
+                foreach (var x in v.DenseValues())
+                {
+                    if (x < min) min = x;
+                    if (x > max) max = x;
+                }
+                rows++;
+            }
+        }
+        if (rows == 0 || !float.IsFinite(min) || !float.IsFinite(max)) return;
+        if (min < -0.5f)
+            throw new ArgumentOutOfRangeException("input", $"The pixels of column '{column}' go down to {min:G3}: MLStyle expects RGB 0–255, " +
+                                                           "as ExtractPixels gives by default (remove offsetImage)");
+        if (max > 0 && max <= 1.0001f)
+            throw new ArgumentOutOfRangeException("input", $"The pixels of column '{column}' are all between 0 and {max:G3} in the first {rows} rows: " +
+                                                           "MLStyle expects RGB 0–255, as ExtractPixels gives by default (remove scaleImage: 1/255f)");
+    }
+
     /// <summary>The error ML.NET raises for a missing column.</summary>
     public static ArgumentOutOfRangeException Missing(string role, string column) =>
         new("inputSchema", $"Could not find {role} column '{column}'");

@@ -55,7 +55,11 @@ public static class Differentiator
     public static IReadOnlyDictionary<string, string> AddGradients(GraphBuilder b, string y, string? seed, IReadOnlyList<string> wrt)
     {
         foreach (var w in wrt)
+        {
             if (!b.Exists(w)) throw new ModelException($"model has no tensor named '{w}'");
+            if (b.Info(w) is { ElemType: not (ElementType.Float or ElementType.Double or ElementType.Float16) } wi)
+                throw new ModelException($"cannot differentiate with respect to '{w}': its element type {wi.ElemType} is not floating point");
+        }
         if (!b.Exists(y)) throw new ModelException($"model has no tensor named '{y}'");
         var nodes = b.Graph.Node.ToList();
 

@@ -84,7 +84,7 @@ internal static class ResNet18Backbone
         }
         GraphTransforms.Prune(m, new[] { last! });
         return new Backbone("resnet18", BackboneKind.ResNet18, m, layers,
-            "ImageNet ResNet18 (embedded; CNTK export from Microsoft.ML.DnnImageFeaturizer.ResNet18). Fast; with SWAG smoothing it stylises well.",
+            "ImageNet ResNet18 (embedded; CNTK export from Microsoft.ML.DnnImageFeaturizer.ResNet18). Fast; stylises well with its default layers on raw activations.",
             net);
     }
 }

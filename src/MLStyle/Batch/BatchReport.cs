@@ -1,3 +1,4 @@
+using MLStyle.Files;
 using System.Globalization;
 using System.Net;
 using System.Text;
@@ -97,8 +98,8 @@ public static class BatchReport
                 foreach (var (k, v) in e.Losses) sb.Append(inv, $"{Html(k)} {v:G4}<br>");
             if (e.Iterations is { } it) sb.Append(inv, $"{it} iterations");
             sb.Append("</td><td>");
-            if (o.Result is { LossCurves.Count: > 0 } r && r.LossCurves.Values.Any(c => c.Count > 1))
-                sb.Append(Image(Plot(r.LossCurves, e.Input), "image/png", "loss curves"));
+            if ((o.Result?.LossCurves ?? e.LossCurves) is { Count: > 0 } curves && curves.Values.Any(c => c.Count > 1))
+                sb.Append(Image(Plot(curves, e.Input), "image/png", "loss curves"));
             sb.Append("</td></tr>\n");
         }
         sb.Append("</table>\n</body></html>\n");

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using MLStyle.Files;
 using MLStyle.Imaging;
 
 namespace MLStyle.Batch;
@@ -24,6 +25,9 @@ public sealed record BatchRunInfo
 
     /// <summary>The output format.</summary>
     public string Format { get; init; } = "png";
+
+    /// <summary>Whether symbolic links under the input were followed (<see cref="BatchInputs.Scan"/>).</summary>
+    public bool FollowLinks { get; init; }
 
     /// <summary>Images of the whole batch when the shard started.</summary>
     public int Total { get; init; }

@@ -118,6 +118,9 @@ public sealed class BatchRunner
     /// <summary>Raised after each image (done, skipped or failed), one at a time.</summary>
     public event Action<BatchItemOutcome>? ItemCompleted;
 
+    /// <summary>Raised with a one-line warning that does not stop the batch (e.g. unreadable manifest lines).</summary>
+    public event Action<string>? Warning;
+
     /// <summary>Raised with the overall progress (at most every 100 ms, and after each image), one at a time.</summary>
     public event Action<BatchProgress>? ProgressChanged;
 
@@ -146,6 +149,9 @@ public sealed class BatchRunner
         _options.Shard.CheckLayout(_outputDirectory);
         RemoveStaleTemporaries(items);
         using var manifest = BatchManifest.Open(_outputDirectory, _options.Shard.ManifestFileName);
+        if (manifest.UnreadableLines > 0)
+            Warning?.Invoke($"{manifest.Path}: {manifest.UnreadableLines} unreadable line{(manifest.UnreadableLines == 1 ? "" : "s")} ignored " +
+                            "(not JSON, or without input, output, status or options hash)");
 
         var state = new RunState(items.Count, Math.Min(_options.Workers, Math.Max(1, items.Count)));
         var session = _options.Session with { Threads = ThreadsPerWorker(_options.Session.Threads, state.Fractions.Length) };
@@ -169,6 +175,8 @@ public sealed class BatchRunner
     FileStream LockOutput()
     {
         var path = Path.Combine(_outputDirectory, _options.Shard.LockFileName);
+        if (Files.SafePaths.KindOf(path) is not (Files.FileKind.Missing or Files.FileKind.Regular))
+            throw new MLStyleException($"the lock file '{path}' is a symbolic link or not a regular file: move it away");
         try
         {
             return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
@@ -272,7 +280,7 @@ public sealed class BatchRunner
         {
             Input = rel, Output = outRel, InputSha256 = sha, OptionsHash = OptionsHash, Status = status, Error = error,
             Kind = _job.Kind, Options = (JsonObject)_job.Options.DeepClone(), Seed = _job.Seed, Model = _job.ModelName, ModelHash = _job.ModelHash,
-            Losses = r?.Losses, Iterations = r?.Iterations, Seconds = Math.Round(sw.Elapsed.TotalSeconds, 3),
+            Losses = r?.Losses, Iterations = r?.Iterations, LossCurves = r?.LossCurves, Seconds = Math.Round(sw.Elapsed.TotalSeconds, 3),
             PeakMemoryBytes = r is { PeakMemoryBytes: > 0 } ? r.PeakMemoryBytes : System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64, Finished = DateTimeOffset.UtcNow,
         };
         BatchItemOutcome Failed(string error, ImageJobResult? r = null)
@@ -286,9 +294,9 @@ public sealed class BatchRunner
         {
             sha = ContentHash.OfFile(item.InputPath);
             if (_options.Resume && manifest.Latest(rel) is { Status: ManifestStatus.Ok or ManifestStatus.Skipped } last
-                && last.InputSha256 == sha && last.OptionsHash == OptionsHash && File.Exists(item.OutputPath))
+                && last.InputSha256 == sha && last.OptionsHash == OptionsHash && OutputIntact(item.OutputPath, last.OutputSha256))
             {
-                var e = Entry(ManifestStatus.Skipped, null, null) with { Losses = last.Losses, Iterations = last.Iterations };
+                var e = Entry(ManifestStatus.Skipped, null, null) with { Losses = last.Losses, Iterations = last.Iterations, OutputSha256 = last.OutputSha256, LossCurves = last.LossCurves };
                 manifest.Append(e);
                 return new BatchItemOutcome(item, e, null, ThumbnailOfFile(item.InputPath), ThumbnailOfFile(item.OutputPath));
             }
@@ -301,7 +309,8 @@ public sealed class BatchRunner
             CreateDirectory(Path.GetDirectoryName(item.OutputPath)!);
             ImageIO.Save(result.Image, item.OutputPath, _options.JpegQuality);
             if (result.Diverged) return Failed($"optimisation diverged: {result.StopReason}", result);
-            var ok = Entry(ManifestStatus.Ok, null, result);
+            if (result.NoProgress) return Failed($"optimisation made no progress: {result.StopReason}", result);
+            var ok = Entry(ManifestStatus.Ok, null, result) with { OutputSha256 = ContentHash.OfFile(item.OutputPath) };
             manifest.Append(ok);
             return new BatchItemOutcome(item, ok, result, inThumb, Thumbnail(result.Image));
         }
@@ -323,6 +332,25 @@ public sealed class BatchRunner
             // A bug or a runtime failure on this image: record it and go on with a fresh worker.
             DisposeWorker(ref worker);
             return Failed($"internal error: {e.GetType().Name}: {OneLine(e.Message)}");
+        }
+    }
+
+    /// <summary>
+    /// True when an earlier run's output is still what it wrote: a regular file with the SHA-256 the manifest recorded, or,
+    /// for manifests without it, an image that decodes.
+    /// </summary>
+    bool OutputIntact(string path, string? recordedSha256)
+    {
+        if (Files.SafePaths.KindOf(path) != Files.FileKind.Regular) return false;
+        try
+        {
+            if (recordedSha256 is not null) return ContentHash.OfFile(path) == recordedSha256;
+            ImageIO.Load(path, _options.Load);
+            return true;
+        }
+        catch (MLStyleException)
+        {
+            return false;
         }
     }
 

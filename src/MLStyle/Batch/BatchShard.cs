@@ -99,9 +99,11 @@ public sealed partial record BatchShard
     /// Refuses to run this shard in an output directory that holds a batch split another way (another shard count, or an
     /// unsharded batch): the images would be assigned differently, and each shard only knows its own manifest.
     /// </summary>
-    /// <exception cref="MLStyleException">The directory holds manifests of another shard count.</exception>
+    /// <remarks>Also refuses a manifest of this shard that is a symbolic link or not a regular file (it is never read or written through).</remarks>
+    /// <exception cref="MLStyleException">The directory holds manifests of another shard count, or this shard's manifest is not a regular file.</exception>
     public void CheckLayout(string outputDirectory)
     {
+        BatchManifest.CheckPath(outputDirectory, ManifestFileName);
         var other = FindManifests(outputDirectory).FirstOrDefault(m => m.Shard.Count != Count);
         if (other.Shard is null) return;
         var holds = other.Shard.IsWhole

@@ -65,7 +65,7 @@ public sealed record BatchStatus(string Output, string? Input, int ShardCount, i
         var input = inputDirectory is not null ? Path.GetFullPath(inputDirectory) : info?.Input;
         IReadOnlyList<BatchItem>? items = null;
         if (inputDirectory is not null || (input is not null && Directory.Exists(input)))
-            items = BatchInputs.Discover(input!, output, info?.Format ?? "png", info?.Include, info?.Exclude);
+            items = BatchInputs.Discover(input!, output, info?.Format ?? "png", info?.Include, info?.Exclude, info?.FollowLinks ?? false);
 
         var lines = shards.ToDictionary(s => s.Index, s => paths.TryGetValue(s.Index, out var p) ? BatchManifest.Read(p) : (IReadOnlyList<ManifestEntry>)[]);
         var latest = new Dictionary<string, ManifestEntry>(StringComparer.Ordinal);

@@ -64,7 +64,11 @@ public sealed record ImageJobResult(
     TimeSpan Elapsed,
     long PeakMemoryBytes,
     bool Diverged,
-    string StopReason);
+    string StopReason)
+{
+    /// <summary>True when the optimisation ran but did not lower the loss (see <see cref="Engines.StyleTransferResult.Stalled"/>): the image fails.</summary>
+    public bool NoProgress { get; init; }
+}
 
 /// <summary>Hashes used by batches and manifests.</summary>
 public static class ContentHash
@@ -73,6 +77,8 @@ public static class ContentHash
     /// <exception cref="ImageLoadException">The file cannot be read.</exception>
     public static string OfFile(string path)
     {
+        if (Files.SafePaths.TargetKindOf(path) != Files.FileKind.Regular)
+            throw new ImageLoadException(path, $"cannot read '{path}': not a regular file");
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);

@@ -105,7 +105,7 @@ public sealed class StyleTransferJob : IImageJob
                 ["style"] = r.History.Select(h => (double)h.Style).ToList(),
                 ["tv"] = r.History.Select(h => (double)h.Tv).ToList(),
             };
-            return new ImageJobResult(r.Image, losses, curves, r.Iterations, r.Elapsed, r.PeakMemoryBytes, r.Diverged, r.StopReason);
+            return new ImageJobResult(r.Image, losses, curves, r.Iterations, r.Elapsed, r.PeakMemoryBytes, r.Diverged, r.StopReason) { NoProgress = r.Stalled };
         }
 
         public void Dispose() => cache.Dispose();

@@ -81,7 +81,7 @@ public sealed record DeepDreamOptions
         if (Frames < 0 || Frames > 100000) throw new MLStyleException($"invalid frames {Frames}: must be between 0 and 100000");
         if (!(Zoom >= 0f && Zoom < 0.5f)) throw new MLStyleException($"invalid zoom {Zoom}: must be at least 0 and below 0.5");
         if (Frames > 0 && string.IsNullOrWhiteSpace(FramesDirectory)) throw new MLStyleException("frames need a frames directory");
-        if (Size is { } s && (s < 16 || s > 65536)) throw new MLStyleException($"invalid size {s}: must be between 16 and 65536 pixels");
+        if (Size is { } s && (s < 16 || s > 16384)) throw new MLStyleException($"invalid size {s}: must be between 16 and 16384 pixels");
         if (Channels is { Count: 0 }) throw new MLStyleException("the channel list is empty");
     }
 
@@ -127,6 +127,9 @@ public sealed record DeepDreamResult(ImageTensor Image, IReadOnlyList<DreamStep>
 /// <param name="settings">Device and threads of the ONNX Runtime sessions (default <see cref="SessionSettings.Default"/>).</param>
 public sealed class DeepDreamEngine(Backbone backbone, SessionSettings? settings = null)
 {
+    /// <summary>The path of zoom frame <paramref name="frame"/> (1-based) in <paramref name="directory"/>: <c>frame_0001.png</c>, ….</summary>
+    public static string FramePath(string directory, int frame) => Path.Combine(directory, $"frame_{frame:D4}.png");
+
     readonly Backbone _backbone = backbone;
     readonly SessionSettings _settings = settings ?? SessionSettings.Default;
 
@@ -179,7 +182,7 @@ public sealed class DeepDreamEngine(Backbone backbone, SessionSettings? settings
             }, cancel);
             if (options.Frames > 0)
             {
-                var path = Path.Combine(options.FramesDirectory!, $"frame_{f:D4}.png");
+                var path = FramePath(options.FramesDirectory!, f);
                 ImageIO.Save(dreamed, path);
                 written.Add(path);
             }

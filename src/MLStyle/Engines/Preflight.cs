@@ -118,8 +118,7 @@ public static class Preflight
         options.Validate(styleCount);
         var c = calibration ?? PreflightCalibration.Default;
         var used = options.Objective(backbone).FeatureLayers();
-        int deepest = used.Max(l => IndexOf(backbone, l));
-        var trunkLayers = deepest >= 0 ? backbone.Layers.Take(deepest + 1).ToList() : used;
+        var trunkLayers = TrunkLayers(backbone, used);
         long weights = WeightBytes(backbone, used);
 
         long peakActivations = 0, peakOptimizer = 0, peakImages = 0;
@@ -129,16 +128,7 @@ public static class Preflight
         {
             var (w, h) = ImageIO.SizeForLongSide(contentWidth, contentHeight, scale);
             long n = 3L * w * h;
-            long activations = 0;
-            double work = 0;
-            foreach (var l in trunkLayers)
-            {
-                int s = Math.Max(1, l.Stride);
-                long cells = (long)Math.Ceiling(w / (double)s) * (long)Math.Ceiling(h / (double)s);
-                long ch = Math.Max(1, l.Channels);
-                activations += ch * cells * sizeof(float);
-                work += (double)ch * ch * cells;
-            }
+            var (activations, work) = TrunkCost(trunkLayers, w, h);
             // L-BFGS buffers are allocated uninitialised: history pairs beyond the iteration count are never touched.
             // A strong-Wolfe line search keeps 3 more vectors (two more gradients and the start point).
             int working = options.LineSearch == Optimization.LineSearch.StrongWolfe ? 6 : 3;
@@ -156,6 +146,59 @@ public static class Preflight
         return new PreflightEstimate(maxW, maxH, options.Optimizer, options.Optimizer == "lbfgs" ? options.LbfgsHistory : 0,
             c.BaseBytes, (long)(weights * c.WeightFactor), peakActivations, peakOptimizer, peakImages,
             TimeSpan.FromSeconds(setupSeconds), TimeSpan.FromSeconds(iterSeconds));
+    }
+
+    /// <summary>
+    /// Estimates one DeepDream run on a <paramref name="imageWidth"/>×<paramref name="imageHeight"/> image with the same model
+    /// (calibrated on style transfer: a gradient-ascent step costs about one style-transfer iteration of the same trunk, and
+    /// there is no optimiser state). With tiles, the activations are those of one tile.
+    /// </summary>
+    /// <param name="backbone">The backbone.</param>
+    /// <param name="options">The options (validated here).</param>
+    /// <param name="imageWidth">Width of the input image as loaded.</param>
+    /// <param name="imageHeight">Height of the input image as loaded.</param>
+    /// <param name="calibration">The model's constants (default <see cref="PreflightCalibration.Default"/>).</param>
+    public static PreflightEstimate EstimateDream(Backbone backbone, DeepDreamOptions options, int imageWidth, int imageHeight,
+        PreflightCalibration? calibration = null)
+    {
+        ArgumentNullException.ThrowIfNull(backbone);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var c = calibration ?? PreflightCalibration.Default;
+        var used = (options.Layers ?? Losses.DreamDefaults.Layers(backbone)).Select(l => backbone.Layer(l.Layer)).ToList();
+        var trunkLayers = TrunkLayers(backbone, used);
+        long weights = WeightBytes(backbone, used);
+        var (width, height) = options.Size is { } size ? ImageIO.SizeForLongSide(imageWidth, imageHeight, size) : (imageWidth, imageHeight);
+        long peakActivations = 0, peakImages = 0;
+        double iterSeconds = 0, setupSeconds = 0;
+        foreach (var (w, h) in options.OctaveSizes(width, height))
+        {
+            int tw = options.Tile > 0 ? Math.Min(w, options.Tile) : w, th = options.Tile > 0 ? Math.Min(h, options.Tile) : h;
+            long tiles = options.Tile > 0 ? (long)Math.Ceiling(w / (double)tw) * (long)Math.Ceiling(h / (double)th) : 1;
+            var (activations, work) = TrunkCost(trunkLayers, tw, th);
+            peakActivations = Math.Max(peakActivations, (long)(activations * c.ActivationFactor + (double)tw * th * c.PixelBytes));
+            // The octave's base, detail, current image and gradient, and the input at full size.
+            peakImages = Math.Max(peakImages, (4L * 3 * w * h + 3L * imageWidth * imageHeight) * sizeof(float));
+            iterSeconds += options.IterationsPerOctave * tiles * c.IterationScale * Math.Pow(Math.Max(1, work), c.IterationExponent);
+            setupSeconds += c.SetupSeconds + c.SetupSecondsPerPixel * tw * th;
+        }
+        int runs = 1 + options.Frames;
+        return new PreflightEstimate(width, height, "gradient ascent", 0, c.BaseBytes, (long)(weights * c.WeightFactor), peakActivations, 0,
+            peakImages, TimeSpan.FromSeconds(setupSeconds), TimeSpan.FromSeconds(iterSeconds * runs));
+    }
+
+    /// <summary>
+    /// Checks a DeepDream run against a memory limit.
+    /// </summary>
+    /// <exception cref="MemoryLimitException">The estimate exceeds <paramref name="limitBytes"/>.</exception>
+    public static PreflightEstimate PlanDream(Backbone backbone, DeepDreamOptions options, int imageWidth, int imageHeight, long limitBytes,
+        PreflightCalibration? calibration = null)
+    {
+        var e = EstimateDream(backbone, options, imageWidth, imageHeight, calibration);
+        if (e.PeakBytes > limitBytes)
+            throw new MemoryLimitException($"a {e.Width}x{e.Height} dream needs about {Bytes(e.PeakBytes)}, above the limit of {Bytes(limitBytes)}: " +
+                                           $"use {(options.Tile > 0 ? "a smaller --tile" : "--tile 512")} or a smaller --size, or raise --max-memory");
+        return e;
     }
 
     /// <summary>
@@ -202,6 +245,29 @@ public static class Preflight
 
     /// <summary>The L-BFGS history pairs a run fills: the history size, or fewer when a scale has fewer iterations.</summary>
     public static int EffectiveHistory(StyleTransferOptions options) => Math.Max(1, Math.Min(options.LbfgsHistory, options.Iterations));
+
+    /// <summary>The named layers a pass through the trunk up to the deepest of <paramref name="used"/> computes.</summary>
+    static IReadOnlyList<LayerInfo> TrunkLayers(Backbone backbone, IReadOnlyList<LayerInfo> used)
+    {
+        int deepest = used.Max(l => IndexOf(backbone, l));
+        return deepest >= 0 ? backbone.Layers.Take(deepest + 1).ToList() : used;
+    }
+
+    /// <summary>Forward activation bytes and work (Σ channels² × cells) of <paramref name="layers"/> on a w×h image.</summary>
+    static (long Activations, double Work) TrunkCost(IReadOnlyList<LayerInfo> layers, int w, int h)
+    {
+        long activations = 0;
+        double work = 0;
+        foreach (var l in layers)
+        {
+            int s = Math.Max(1, l.Stride);
+            long cells = (long)Math.Ceiling(w / (double)s) * (long)Math.Ceiling(h / (double)s);
+            long ch = Math.Max(1, l.Channels);
+            activations += ch * cells * sizeof(float);
+            work += (double)ch * ch * cells;
+        }
+        return (activations, work);
+    }
 
     static int IndexOf(Backbone backbone, LayerInfo layer)
     {

@@ -114,7 +114,14 @@ public sealed record StyleProgress(int Stage, int Stages, int Width, int Height,
 /// <summary>The result of a style transfer.</summary>
 public sealed record StyleTransferResult(
     ImageTensor Image, IReadOnlyList<LossRecord> History, LossRecord Initial, LossRecord Final,
-    int Iterations, TimeSpan Elapsed, long PeakMemoryBytes, bool Diverged, string StopReason);
+    int Iterations, TimeSpan Elapsed, long PeakMemoryBytes, bool Diverged, string StopReason)
+{
+    /// <summary>
+    /// True when some stage ended without lowering its (positive) loss, even after falling back from L-BFGS to Adam: the
+    /// output is about the start image, and the run must not be taken for a success.
+    /// </summary>
+    public bool Stalled { get; init; }
+}
 
 /// <summary>
 /// Neural style transfer by optimisation (Gatys et al. 2016): minimises content + Gram-matrix style + total-variation losses
@@ -160,7 +167,9 @@ public sealed class StyleTransferEngine(Backbone backbone, SessionSettings? sett
         ImageTensor? current = null;
         LossRecord? initial = null, last = null;
         bool diverged = false;
-        string stop = "iterations";
+        string stop = scales.Count == 1 ? $"ran all {options.Iterations} iterations" : $"ran all {options.Iterations} iterations of each of {scales.Count} scales";
+        bool stalled = false;
+        var fallbacks = new List<string>();
         int globalIter = 0;
         long totalWork = scales.Sum(s => (long)s * s) * Math.Max(1, options.Iterations);
         long doneWork = 0;
@@ -203,10 +212,12 @@ public sealed class StyleTransferEngine(Backbone backbone, SessionSettings? sett
             }
 
             var opt = Optimizers.Create(options.Optimizer, options.LearningRate ?? (options.Optimizer == "adam" ? 2f : null), options.LbfgsHistory, options.LineSearch);
-            var monitor = new ConvergenceMonitor(options.Tolerance, patience: 5);
+            bool onAdam = options.Optimizer == "adam";
+            var monitor = new ConvergenceMonitor(options.Tolerance, patience: StallPatience);
             LossRecord evalRecord = Evaluate(0);
             initial ??= evalRecord;
             last = evalRecord;
+            var stageStart = evalRecord;
             var lastGood = (float[])x.Clone();
             // The optimiser's variable: the pixels themselves, or z of x = start + blur(z) with --smooth-updates.
             var updates = options.SmoothUpdates > 1 ? new BlurredUpdates(x, 3, w, h, options.SmoothUpdates) : null;
@@ -243,7 +254,18 @@ public sealed class StyleTransferEngine(Backbone backbone, SessionSettings? sett
                 TimeSpan? eta = doneWork > 0 ? TimeSpan.FromTicks((long)(elapsed.Ticks * (double)(totalWork - doneWork) / doneWork)) : null;
                 progress?.Report(new StyleProgress(stage + 1, scales.Count, w, h, it, options.Iterations, rec, elapsed, eta));
                 if (SnapshotEvery > 0 && Snapshot is not null && globalIter % SnapshotEvery == 0) Snapshot(globalIter, Finish(current, content, options));
-                if (options.Tolerance > 0 && monitor.Update(rec.Loss))
+                bool settled = options.Tolerance > 0 && monitor.Update(rec.Loss);
+                if (settled && NoProgress(stageStart.Loss, rec.Loss) && !onAdam)
+                {
+                    // L-BFGS "converged" without lowering the loss (steps too small to matter, e.g. on a network whose
+                    // gradients are badly scaled): go on with Adam, whose steps do not depend on the gradient's scale.
+                    opt = Optimizers.Create("adam", 2f);
+                    onAdam = true;
+                    monitor = new ConvergenceMonitor(options.Tolerance, patience: StallPatience);
+                    fallbacks.Add($"L-BFGS made no progress in stage {stage + 1} by iteration {it}: continued with Adam");
+                    continue;
+                }
+                if (settled)
                 {
                     doneWork += (long)(options.Iterations - it) * scales[stage] * scales[stage];
                     stop = $"converged at iteration {it} of stage {stage + 1}";
@@ -251,12 +273,24 @@ public sealed class StyleTransferEngine(Backbone backbone, SessionSettings? sett
                 }
             }
             if (diverged) break;
+            // Judged only over more iterations than the convergence patience: L-BFGS's first step is deliberately tiny.
+            if (options.Iterations > StallPatience && NoProgress(stageStart.Loss, last!.Loss)) stalled = true;
         }
 
         var image = Finish(current!, content, options);
+        if (stalled) stop = $"no progress: the loss did not decrease ({initial!.Loss:G4} -> {last!.Loss:G4})";
+        if (fallbacks.Count > 0) stop = string.Join("; ", fallbacks) + "; " + stop;
         return new StyleTransferResult(image, history, initial!, last!, globalIter, sw.Elapsed,
-            Process.GetCurrentProcess().PeakWorkingSet64, diverged, stop);
+            Process.GetCurrentProcess().PeakWorkingSet64, diverged, stop) { Stalled = stalled && !diverged };
     }
+
+    /// <summary>Iterations with a loss change below the tolerance after which a stage has converged (or stalled).</summary>
+    const int StallPatience = 5;
+
+    /// <summary>
+    /// True when a stage ended without lowering a positive loss by at least one part in 10⁵ (a zero loss is already optimal).
+    /// </summary>
+    static bool NoProgress(float start, float end) => start > 0 && float.IsFinite(start) && !(end < start * (1 - 1e-5f));
 
     static bool AllFinite(float[] x)
     {

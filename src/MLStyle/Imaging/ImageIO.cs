@@ -1,4 +1,5 @@
 #nullable enable
+using MLStyle.Files;
 using System.Globalization;
 using SkiaSharp;
 
@@ -164,6 +165,8 @@ public static class ImageIO
         ArgumentNullException.ThrowIfNull(src);
         if (width < 1 || height < 1)
             throw new ArgumentOutOfRangeException(nameof(width), $"Target size must be at least 1x1, got {width}x{height}.");
+        if ((long)width * height * 3 > Array.MaxLength / 2)
+            throw new MLStyleException($"cannot resize to {width}x{height}: the image would be too large");
         if (width == src.Width && height == src.Height) return src.Clone();
 
         return Resampler.Resample(src, width, height);
@@ -201,10 +204,12 @@ public static class ImageIO
     {
         if (string.IsNullOrWhiteSpace(path))
             throw new ImageLoadException(path ?? "", "cannot load image: no path given");
-        if (Directory.Exists(path))
-            throw Fail(path, "it is a directory, not an image file");
-        if (!File.Exists(path))
-            throw Fail(path, "file not found");
+        switch (SafePaths.TargetKindOf(path))
+        {
+            case FileKind.Directory: throw Fail(path, "it is a directory, not an image file");
+            case FileKind.Missing: throw Fail(path, "file not found");
+            case FileKind.Special: throw Fail(path, "it is not a regular file (a device, FIFO or socket)");
+        }
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);

@@ -1,4 +1,5 @@
 #nullable enable
+using MLStyle.Files;
 using SkiaSharp;
 
 namespace MLStyle.Imaging;

@@ -158,6 +158,21 @@ public static class GraphTransforms
         foreach (var o in model.Graph.Output) if (o.Type?.TensorType is { } tt) tt.Shape = null;
     }
 
+    /// <summary>
+    /// Gives every anonymous dynamic dimension of the graph inputs a name (<c>INPUT_dK</c>), in place. The model means the
+    /// same, but ONNX Runtime creates sessions for it in linear instead of quadratic time: with anonymous input dimensions
+    /// its shape inference mints a fresh symbol for every node of a chain and a 2000-node chain took 12 s instead of 0.1 s.
+    /// </summary>
+    public static void NameDynamicDimensions(ModelProto model)
+    {
+        foreach (var input in model.Graph.Input)
+            if (input.Type?.TensorType?.Shape is { } shape)
+                for (int k = 0; k < shape.Dim.Count; k++)
+                    if (shape.Dim[k].ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.None
+                        || (shape.Dim[k].ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimParam && shape.Dim[k].DimParam.Length == 0))
+                        shape.Dim[k].DimParam = $"{input.Name}_d{k}";
+    }
+
     /// <summary>Adds intermediate tensors to the graph outputs (any tensor can then be fetched).</summary>
     public static void ExposeOutputs(ModelProto model, IEnumerable<string> tensors)
     {

@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using MLStyle.Files;
 using Onnx;
 
 namespace MLStyle.Onnx;
@@ -9,60 +10,48 @@ public static class OnnxModels
     /// <summary>The opset MLStyle brings models up to and emits its own graphs in.</summary>
     public const long TargetOpset = 17;
 
-    /// <summary>Loads an ONNX model; a missing or non-ONNX file is a <see cref="ModelException"/> with a one-line message.</summary>
+    /// <summary>
+    /// Loads an ONNX model: reads only a regular file (never a FIFO or device), copies permitted external data into it
+    /// (<see cref="ExternalData"/>: only from the model's own folder) and validates it (<see cref="ModelValidator"/>).
+    /// Any problem is a <see cref="ModelException"/> with a one-line message.
+    /// </summary>
     public static ModelProto Load(string path)
     {
-        if (!File.Exists(path)) throw new ModelException($"model file '{path}' does not exist");
+        try { SafePaths.CheckReadable(path, "model file"); }
+        catch (MLStyleException e) when (e is not ModelException) { throw new ModelException(e.Message, e); }
         byte[] bytes;
         try { bytes = File.ReadAllBytes(path); }
-        catch (Exception e) { throw new ModelException($"cannot read model file '{path}': {e.Message}", e); }
-        return Parse(bytes, path);
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or OutOfMemoryException)
+        {
+            throw new ModelException($"cannot read model file '{path}': {FirstLine(e.Message)}", e);
+        }
+        return Parse(bytes, path, Path.GetDirectoryName(SafePaths.Canonical(path)));
     }
 
-    /// <summary>Parses ONNX bytes; <paramref name="source"/> names them in errors.</summary>
-    public static ModelProto Parse(byte[] bytes, string source = "model")
+    /// <summary>
+    /// Parses and validates ONNX bytes; <paramref name="source"/> names them in errors. External data is read only from
+    /// <paramref name="directory"/> (the model file's folder; null: none is allowed), see <see cref="ExternalData"/>.
+    /// </summary>
+    public static ModelProto Parse(byte[] bytes, string source = "model", string? directory = null)
     {
         ModelProto m;
         try { m = ModelProto.Parser.ParseFrom(bytes); }
-        catch (Exception e) { throw new ModelException($"'{source}' is not an ONNX model ({FirstLine(e.Message)})", e); }
+        catch (Exception e) when (e is InvalidProtocolBufferException or InvalidOperationException or ArgumentException)
+        {
+            throw new ModelException($"'{source}' is not an ONNX model ({FirstLine(e.Message)})", e);
+        }
         if (m.Graph is null || m.Graph.Node.Count == 0 || m.OpsetImport.Count == 0)
             throw new ModelException($"'{source}' is not an ONNX model (no graph or opset)");
-        foreach (var t in m.Graph.Initializer)
-            if (t.DataLocation == TensorProto.Types.DataLocation.External)
-                throw new ModelException($"'{source}' stores tensor '{t.Name}' in external data, which MLStyle does not read; save the model as a single file");
+        ExternalData.Inline(m, directory, source);
+        ModelValidator.Validate(m, source);
         return m;
     }
 
     /// <summary>Serialises a model.</summary>
     public static byte[] ToBytes(ModelProto model) => model.ToByteArray();
 
-    /// <summary>Saves a model atomically (temporary file, then rename).</summary>
-    public static void Save(ModelProto model, string path)
-    {
-        var full = Path.GetFullPath(path);
-        var dir = Path.GetDirectoryName(full)!;
-        if (!Directory.Exists(dir)) throw new MLStyleException($"output directory '{dir}' does not exist");
-        var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.tmp-{Guid.NewGuid():N}");
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
-            {
-                model.WriteTo(fs);
-                fs.Flush(true);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            TryDelete(tmp);
-            throw new MLStyleException($"cannot write '{path}': {FirstLine(e.Message)}", e);
-        }
-        catch
-        {
-            TryDelete(tmp);
-            throw;
-        }
-    }
+    /// <summary>Saves a model atomically (temporary file, then rename; see <see cref="AtomicFile"/>).</summary>
+    public static void Save(ModelProto model, string path) => AtomicFile.Write(path, model.WriteTo);
 
     /// <summary>The default-domain opset version of a model.</summary>
     public static long Opset(ModelProto m) =>
@@ -79,9 +68,4 @@ public static class OnnxModels
     public static ModelProto Clone(ModelProto m) => m.Clone();
 
     internal static string FirstLine(string s) => s.Split('\n', 2)[0].Trim();
-
-    static void TryDelete(string p)
-    {
-        try { if (File.Exists(p)) File.Delete(p); } catch { /* best effort */ }
-    }
 }

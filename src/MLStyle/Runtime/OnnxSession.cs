@@ -28,8 +28,14 @@ public sealed class OnnxSession : IDisposable
     /// <summary>The device the session runs on (after any fallback).</summary>
     public ExecutionDevice Device { get; }
 
-    /// <summary>Creates a session from a model.</summary>
-    public OnnxSession(ModelProto model, SessionSettings? settings = null) : this(model.ToByteArray(), settings) { }
+    /// <summary>Creates a session from a model (its anonymous dynamic input dimensions get names first, see <see cref="GraphTransforms.NameDynamicDimensions"/>).</summary>
+    public OnnxSession(ModelProto model, SessionSettings? settings = null) : this(Named(model).ToByteArray(), settings) { }
+
+    static ModelProto Named(ModelProto model)
+    {
+        GraphTransforms.NameDynamicDimensions(model);
+        return model;
+    }
 
     /// <summary>Creates a session from serialised ONNX bytes.</summary>
     public OnnxSession(byte[] modelBytes, SessionSettings? settings = null)

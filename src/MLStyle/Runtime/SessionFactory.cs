@@ -8,8 +8,19 @@ public sealed record SessionSettings
     /// <summary>The requested device (default CPU). CUDA falls back to the CPU with one warning when it is not available.</summary>
     public ExecutionDevice Device { get; init; } = ExecutionDevice.Cpu;
 
-    /// <summary>Intra-op threads; 0 lets ONNX Runtime choose (one per physical core).</summary>
+    /// <summary>Intra-op threads; 0 lets ONNX Runtime choose (one per physical core). At most <see cref="MaxThreads"/>.</summary>
     public int Threads { get; init; }
+
+    /// <summary>The most threads a session may ask for: 4 per core, at least 64 (more only costs memory and time).</summary>
+    public static int MaxThreads => Math.Max(64, 4 * Environment.ProcessorCount);
+
+    /// <summary>Checks <see cref="Threads"/>.</summary>
+    /// <exception cref="MLStyleException">Negative or above <see cref="MaxThreads"/> (one line).</exception>
+    public void Validate()
+    {
+        if (Threads < 0 || Threads > MaxThreads)
+            throw new MLStyleException($"invalid thread count {Threads}: must be 0 (one per core) to {MaxThreads}");
+    }
 
     /// <summary>The default settings.</summary>
     public static SessionSettings Default { get; } = new();
@@ -71,11 +82,14 @@ public static class SessionFactory
     /// <summary>Session options for the given settings (caller disposes).</summary>
     public static SessionOptions CreateOptions(SessionSettings settings)
     {
+        settings.Validate();
         var device = Resolve(settings.Device);
         var so = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+            // ONNX Runtime's own log lines would precede (and duplicate) the one error line MLStyle prints for a model it
+            // rejects: its failures arrive as exceptions, so only fatal messages are logged.
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
         if (settings.Threads > 0)

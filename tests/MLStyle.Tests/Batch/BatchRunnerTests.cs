@@ -221,6 +221,23 @@ public sealed class BatchRunnerTests : IDisposable
         Assert.Equal(0x89, png[0]);
     }
 
+    [Fact]
+    public void ResumedReport_KeepsTheLossCurvesOfImagesDoneEarlier()
+    {
+        Images(2);
+        var first = new InvertJob();
+        Run(first, new BatchOptions { ThumbnailSize = 32 });
+        var again = new InvertJob();
+        var s = Run(again, new BatchOptions { ThumbnailSize = 32 });
+        Assert.Equal(0, again.Runs);
+        Assert.Equal(2, s.Skipped);
+        Assert.All(s.Outcomes, o => Assert.Equal(new[] { "total" }, o.Entry.LossCurves!.Keys));
+        Assert.All(s.Outcomes, o => Assert.Equal(3, o.Entry.LossCurves!["total"].Count));
+        var report = Path.Combine(_dir.Path, "report.html");
+        BatchReport.Write(report, s, "resumed batch");
+        Assert.Equal(2, CountOf(File.ReadAllText(report), "data:image/png;base64,")); // both skipped images keep their curves
+    }
+
     static int CountOf(string s, string what)
     {
         int n = 0;

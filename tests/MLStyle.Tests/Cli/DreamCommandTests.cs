@@ -106,4 +106,31 @@ public class DreamCommandTests
         Assert.Contains("objective", r.Err);
         Assert.True(File.Exists(dir.File("o.png")));
     }
+
+    [Fact]
+    public void DryRun_PrintsTheEstimate_AndWritesNothing()
+    {
+        using var dir = new TempDir();
+        var r = MLStyle.Tests.Cli.CliRunner.Run("dream", "--input", Chelsea, "--output", dir.File("o.png"), "--size", "1024", "--dry-run", "--max-memory", "64GiB");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Matches(@"estimate: 1024x\d+, gradient ascent: peak memory ~[0-9.]+ [MG]iB .*memory limit 64\.00 GiB", r.Stdout);
+        Assert.Empty(Directory.GetFiles(dir.Path));
+    }
+
+    [Fact]
+    public void MaxMemory_BelowTheEstimate_Exit5_SuggestingTiles()
+    {
+        using var dir = new TempDir();
+        var r = MLStyle.Tests.Cli.CliRunner.Run("dream", "--input", Chelsea, "--output", dir.File("o.png"), "--size", "2048", "--max-memory", "600MiB");
+        r.AssertOneError(5, "--tile");
+        Assert.Empty(Directory.GetFiles(dir.Path));
+    }
+
+    [Fact]
+    public void BatchDream_RefusesDryRun()
+    {
+        using var dir = new TempDir();
+        var r = MLStyle.Tests.Cli.CliRunner.Run("batch", "dream", "--input", dir.Path, "--output", dir.File("out"), "--dry-run");
+        r.AssertOneError(2, "--dry-run");
+    }
 }

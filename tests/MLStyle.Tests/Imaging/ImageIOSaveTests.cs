@@ -1,4 +1,5 @@
 #nullable enable
+using MLStyle.Files;
 using MLStyle.Imaging;
 using SkiaSharp;
 

@@ -151,9 +151,11 @@ public static partial class GradientRules
         var axes = n.Input.Count > 3 && n.Input[3].Length > 0
             ? TensorProtos.ToInt64s(b.ConstantValue(n.Input[3]) ?? throw c.Unsupported("non-constant axes"))
             : Enumerable.Range(0, rank).Select(i => (long)i).ToArray();
+        if (raw.Length != 2 * axes.Length) throw c.Unsupported($"{raw.Length} pads for {axes.Length} axes");
         var pb = new long[rank]; var pe = new long[rank];
         for (int k = 0; k < axes.Length; k++)
         {
+            if (axes[k] < -rank || axes[k] >= rank) throw c.Unsupported($"axis {axes[k]} of a rank-{rank} tensor");
             int a = (int)(axes[k] < 0 ? axes[k] + rank : axes[k]);
             pb[a] = raw[k]; pe[a] = raw[k + axes.Length];
         }

@@ -1,16 +1,18 @@
 #nullable enable
-namespace MLStyle.Imaging;
+namespace MLStyle.Files;
 
 /// <summary>
 /// Writes files atomically: the content goes to a hidden temporary file in the destination's
 /// directory (<c>.name.tmp-&lt;guid&gt;</c>), is flushed to disk, and then replaces the destination with a
 /// single rename. Readers never see a half-written file, and a failed write leaves any existing
-/// file untouched and no temporary file behind.
+/// file untouched and no temporary file behind. Only a regular file is ever replaced: a symbolic link, directory,
+/// device, FIFO or socket at the destination is refused (<see cref="SafePaths.CheckWritableKind"/>), before writing and
+/// again just before the rename.
 /// </summary>
 public static class AtomicFile
 {
     /// <summary>Atomically writes <paramref name="path"/> with whatever <paramref name="write"/> puts into the stream.</summary>
-    /// <param name="path">Destination file; its directory must exist. An existing file is replaced.</param>
+    /// <param name="path">Destination file; its directory must exist. An existing regular file is replaced.</param>
     /// <param name="write">Callback that writes the whole content to the given stream.</param>
     /// <exception cref="MLStyleException">The directory is missing or the file cannot be written (one-line message).</exception>
     public static void Write(string path, Action<Stream> write)
@@ -26,6 +28,7 @@ public static class AtomicFile
                 write(stream);
                 stream.Flush(flushToDisk: true);
             }
+            SafePaths.CheckWritableKind(path);
             File.Move(temp, fullPath, overwrite: true);
         }
         catch (Exception ex)
@@ -66,8 +69,7 @@ public static class AtomicFile
         {
             throw new MLStyleException($"cannot write '{path}': invalid path ({OneLine(ex.Message)})", ex);
         }
-        if (Directory.Exists(fullPath))
-            throw new MLStyleException($"cannot write '{path}': it is a directory");
+        SafePaths.CheckWritableKind(path);
         string? dir = Path.GetDirectoryName(fullPath);
         if (string.IsNullOrEmpty(dir) || !Directory.Exists(dir))
             throw new MLStyleException($"cannot write '{path}': directory '{dir}' does not exist");
