@@ -82,6 +82,8 @@ public sealed class BenchQualityCommand : Command<BenchQualityCommand.Settings>
         if (s.Markdown is not null && !Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(s.Markdown))))
             throw new MLStyleException($"output directory of '{s.Markdown}' does not exist");
         if (s.Sheet is not null) OutputPaths.CheckWritable(s.Sheet, imageOutput: true);
+        string?[] inputs = [.. contents, .. styles, OutputPaths.ModelFile(s.Model)];
+        OutputPaths.CheckRun(inputs, (s.Markdown, "--markdown"), (s.Sheet, "--sheet"));
         Directory.CreateDirectory(s.Out);
 
         var load = new ImageLoadOptions { MaxPixels = s.MaxPixels };
@@ -111,6 +113,7 @@ public sealed class BenchQualityCommand : Command<BenchQualityCommand.Settings>
                     if (s.Reuse && File.Exists(path)) result = ImageIO.Load(path, load);
                     else
                     {
+                        OutputPaths.CheckRun(inputs, (path, "--out"), (s.Markdown, "--markdown"), (s.Sheet, "--sheet"));
                         var sw = Stopwatch.StartNew();
                         result = engine.Run(content, new[] { style }, options, cancel: cancel).Image;
                         seconds = sw.Elapsed.TotalSeconds;
@@ -141,7 +144,7 @@ public sealed class BenchQualityCommand : Command<BenchQualityCommand.Settings>
             foreach (var r in rows) sb.AppendLine("| " + string.Join(" | ", r.Cells()) + " |");
             sb.AppendLine();
             foreach (var line in summary) sb.AppendLine(line + "  ");
-            AtomicFile.WriteAllBytes(s.Markdown, Encoding.UTF8.GetBytes(sb.ToString()));
+            MLStyle.Files.AtomicFile.WriteAllBytes(s.Markdown, Encoding.UTF8.GetBytes(sb.ToString()));
         }
         if (s.Sheet is not null)
         {

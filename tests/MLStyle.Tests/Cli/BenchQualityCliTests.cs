@@ -41,4 +41,17 @@ public class BenchQualityCliTests
         var r = CliRunner.Run("bench", "quality", "--content", dir.Path, "--style", TestImages.Sample("style/swirls.png"), "--sizes", "48");
         r.AssertOneError(2, "no images");
     }
+
+    [Fact]
+    public void BenchQuality_SheetOverAnInput_Refused()
+    {
+        using var dir = new TestImages.TempDir();
+        var style = dir.File("style.png");
+        File.Copy(TestImages.Sample("style/swirls.png"), style);
+        var before = File.ReadAllBytes(style);
+        var r = CliRunner.Run("bench", "quality", "--content", TestImages.Sample("content/chelsea.png"), "--style", style, "--sizes", "48",
+            "--out", dir.File("results"), "--sheet", style);
+        r.AssertOneError(2, "refusing to write");
+        Assert.Equal(before, File.ReadAllBytes(style));
+    }
 }
