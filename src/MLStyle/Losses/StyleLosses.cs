@@ -59,18 +59,12 @@ public static class StyleLosses
     /// </summary>
     public static void BlurInput(ModelProto model, string input, int taps)
     {
-        var row = taps switch
-        {
-            3 => new[] { 1f, 2f, 1f },
-            5 => new[] { 1f, 4f, 6f, 4f, 1f },
-            _ => throw new ArgumentOutOfRangeException(nameof(taps), taps, "use 3 or 5 taps"),
-        };
-        float sum = row.Sum();
+        var row = Imaging.BinomialKernel.Of(taps);
         var kernel = new float[3 * taps * taps];
         for (int c = 0; c < 3; c++)
             for (int y = 0; y < taps; y++)
                 for (int x = 0; x < taps; x++)
-                    kernel[(c * taps + y) * taps + x] = row[y] * row[x] / (sum * sum);
+                    kernel[(c * taps + y) * taps + x] = row[y] * row[x];
         var consumers = model.Graph.Node.ToList();
         int before = consumers.Count;
         var b = new GraphBuilder(model);

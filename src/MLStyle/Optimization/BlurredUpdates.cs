@@ -19,12 +19,7 @@ public sealed class BlurredUpdates
     public BlurredUpdates(ReadOnlySpan<float> origin, int planes, int width, int height, int taps)
     {
         if ((long)planes * width * height != origin.Length) throw new ArgumentException("origin does not match planes × height × width");
-        _kernel = taps switch
-        {
-            3 => new[] { 0.25f, 0.5f, 0.25f },
-            5 => new[] { 1f / 16, 4f / 16, 6f / 16, 4f / 16, 1f / 16 },
-            _ => throw new ArgumentOutOfRangeException(nameof(taps), taps, "use 3 or 5 taps"),
-        };
+        _kernel = Imaging.BinomialKernel.Of(taps);
         _origin = origin.ToArray();
         _tmp = new float[origin.Length];
         (_planes, _width, _height) = (planes, width, height);
