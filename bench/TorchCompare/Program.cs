@@ -118,7 +118,7 @@ static double[] Medians(int repeat, IReadOnlyList<Action> runs)
 /// <summary>"Same" padding of ONNX auto_pad (SAME_UPPER/SAME_LOWER) or explicit pads, as (left, right, top, bottom).</summary>
 static long[] Pads(NodeProto n, Tensor x, long[] kernel, long[] strides)
 {
-    var mode = n.GetString("auto_pad", "NOTSET");
+    var mode = Str(n, "auto_pad", "NOTSET");
     if (mode is "SAME_LOWER" or "SAME_UPPER")
     {
         var p = new long[4];
@@ -131,7 +131,7 @@ static long[] Pads(NodeProto n, Tensor x, long[] kernel, long[] strides)
         }
         return p;
     }
-    var pads = n.GetInts("pads") ?? new long[4];
+    var pads = Ints(n, "pads") ?? new long[4];
     return new[] { pads[1], pads[3], pads[0], pads[2] };
 }
 
@@ -158,20 +158,26 @@ static Dictionary<string, Tensor> Forward(ModelProto m, Tensor image, Dictionary
 
 static Tensor Conv(NodeProto n, Tensor x, Tensor w, Tensor? b)
 {
-    var strides = n.GetInts("strides") ?? new long[] { 1, 1 };
+    var strides = Ints(n, "strides") ?? new long[] { 1, 1 };
     var kernel = new[] { w.shape[2], w.shape[3] };
     var p = Pads(n, x, kernel, strides);
     bool symmetric = p[0] == p[1] && p[2] == p[3];
     var input = symmetric ? x : F.pad(x, p);
-    return F.conv2d(input, w, b, strides: strides, padding: symmetric ? new[] { p[2], p[0] } : new long[] { 0, 0 }, groups: n.GetInt("group", 1));
+    return F.conv2d(input, w, b, strides: strides, padding: symmetric ? new[] { p[2], p[0] } : new long[] { 0, 0 }, groups: (Ints(n, "group") is { } g ? g[0] : 1));
 }
 
 static Tensor MaxPool(NodeProto n, Tensor x)
 {
-    var kernel = n.GetInts("kernel_shape")!;
-    var strides = n.GetInts("strides") ?? new long[] { 1, 1 };
+    var kernel = Ints(n, "kernel_shape")!;
+    var strides = Ints(n, "strides") ?? new long[] { 1, 1 };
     var p = Pads(n, x, kernel, strides);
     bool symmetric = p[0] == p[1] && p[2] == p[3];
     var input = symmetric ? x : F.pad(x, p, value: double.NegativeInfinity);
     return F.max_pool2d(input, kernel, strides, symmetric ? new[] { p[2], p[0] } : null);
 }
+
+static long[]? Ints(NodeProto n, string name) =>
+    n.Attribute.FirstOrDefault(a => a.Name == name) is { } a ? (a.Ints.Count > 0 ? a.Ints.ToArray() : new[] { a.I }) : null;
+
+static string Str(NodeProto n, string name, string fallback) =>
+    n.Attribute.FirstOrDefault(a => a.Name == name) is { } a ? a.S.ToStringUtf8() : fallback;
