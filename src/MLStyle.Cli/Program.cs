@@ -76,6 +76,9 @@ app.Configure(c =>
             .WithDescription("Milliseconds per iteration and peak memory at 256/512/1024 px, and images per minute of a batch with 1 and 2 workers.");
         b.AddCommand<BenchTrainCommand>("train")
             .WithDescription("Styliser training cost: forward, forward + all weight gradients, and a whole training step, per width; --profile per node.");
+        b.AddCommand<BenchQualityCommand>("quality")
+            .WithDescription("Stylise every content x style pair and measure style match per stage, content kept and grid artefacts; a table and a contact sheet.")
+            .WithExample("bench", "quality", "--content", "photos", "--style", "paintings", "--sizes", "256", "--sheet", "sheet.jpg");
     });
 });
 return app.Run(args, cts.Token);

@@ -32,8 +32,8 @@ public class StyleTransferSettings : PreflightSettings
     public string? LearningRate { get; init; }
 
     [CommandOption("--history <N>")]
-    [Description("L-BFGS history pairs (default 100).")]
-    public int History { get; init; } = 100;
+    [Description("L-BFGS history pairs (default 50).")]
+    public int History { get; init; } = 50;
 
     [CommandOption("--line-search <MODE>")]
     [Description("L-BFGS line search: none (default, one evaluation per iteration) or strong-wolfe.")]
@@ -78,6 +78,14 @@ public class StyleTransferSettings : PreflightSettings
     [CommandOption("--style-layers <LAYERS>")]
     [Description("Style layers with optional weights, e.g. conv1,layer1.1:0.5.")]
     public string? StyleLayers { get; init; }
+
+    [CommandOption("--input-blur <TAPS>")]
+    [Description("Binomial blur the backbone sees the image through, against stride grids: 0 (none), 3 or 5 taps. Default: the backbone's.")]
+    public int? InputBlur { get; init; }
+
+    [CommandOption("--smooth-updates <TAPS>")]
+    [Description("Blur every change the optimiser makes to the image, against stride grids: 0 (off), 3 or 5 taps (default 3).")]
+    public int? SmoothUpdates { get; init; }
 
     [CommandOption("--tolerance <T>")]
     [Description("Stop a scale early when the loss changes by less than T for 5 iterations (default 1e-5; 0: never).")]
@@ -127,5 +135,7 @@ public class StyleTransferSettings : PreflightSettings
         ContentLayers = ContentLayers is null ? null : WeightedLayer.ParseList(ContentLayers),
         StyleLayers = StyleLayers is null ? null : WeightedLayer.ParseList(StyleLayers),
         Tolerance = Float(Tolerance, "--tolerance")!.Value,
+        InputBlur = InputBlur,
+        SmoothUpdates = SmoothUpdates ?? new StyleTransferOptions().SmoothUpdates,
     };
 }

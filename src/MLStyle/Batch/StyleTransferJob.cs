@@ -83,6 +83,7 @@ public sealed class StyleTransferJob : IImageJob
         json["seed"] = o.Seed;
         json["preserve_colors"] = o.PreserveColors;
         json["tolerance"] = o.Tolerance;
+        json["smooth_updates"] = o.SmoothUpdates > 1 ? o.SmoothUpdates : 0;
         return json;
     }
 

@@ -56,7 +56,7 @@ public sealed record PreflightCalibration
 /// <param name="BaseBytes">The process before model work.</param>
 /// <param name="WeightBytes">Weights of the pruned trunk, times their copies.</param>
 /// <param name="ActivationBytes">Activations, gradients and per-pixel buffers of the largest scale.</param>
-/// <param name="OptimizerBytes">Optimiser state: L-BFGS (2·m + 3)·n floats (+3·n with a strong-Wolfe line search) with m = min(history, iterations), Adam 3·n floats, n = 3·W·H.</param>
+/// <param name="OptimizerBytes">Optimiser state: L-BFGS (2·m + 3)·n floats (+3·n with a strong-Wolfe line search) with m = min(history, iterations), Adam 3·n floats, n = 3·W·H; 3·n more with smooth updates.</param>
 /// <param name="ImageBytes">Content, style and working images.</param>
 /// <param name="Setup">Graph building, sessions and targets, all scales.</param>
 /// <param name="Iterating">All iterations of all scales.</param>
@@ -133,6 +133,8 @@ public static class Preflight
             // A strong-Wolfe line search keeps 3 more vectors (two more gradients and the start point).
             int working = options.LineSearch == Optimization.LineSearch.StrongWolfe ? 6 : 3;
             long optimizer = options.Optimizer == "lbfgs" ? (2L * EffectiveHistory(options) + working) * n * sizeof(float) : 3L * n * sizeof(float);
+            // Smooth updates keep the variable, the start point and a blur buffer.
+            if (options.SmoothUpdates > 1) optimizer += 3L * n * sizeof(float);
             var (sw, sh) = ImageIO.SizeForLongSide(contentWidth, contentHeight, Math.Max(16, (int)Math.Round(scale * options.StyleScale)));
             long images = (5L * n + 3L * styleCount * Math.Max((long)sw * sh, (long)sh * sw)) * sizeof(float) + 3L * contentWidth * contentHeight * sizeof(float);
             long act = (long)(activations * c.ActivationFactor + (double)w * h * c.PixelBytes);

@@ -27,14 +27,22 @@ public sealed record StyleDefaults(
     float TvWeight,
     ActivationSmoothing Smoothing)
 {
+    /// <summary>Taps of the binomial blur the backbone sees the image through (<see cref="StyleObjectiveSpec.InputBlur"/>; 0: none).</summary>
+    public int InputBlur { get; init; }
+
     /// <summary>
-    /// ResNet18: chosen by looking at results (docs/style-transfer.md): style on conv1 … layer3.1, content on layer2.1,
-    /// raw activations (SWAG's softmax smoothing made the peaky layers dominate and barely stylised; see the docs).
+    /// ResNet18: chosen by measurement (<c>mlstyle bench quality</c>, docs/style-transfer.md): style on every stage conv1 …
+    /// layer4.1 (layer3.1 weighted 2, layer4.1 1.5, so the deep statistics are matched too), content on layer2.1 with weight
+    /// 200 (the photo's objects stay recognisable), raw activations (SWAG's softmax smoothing made the peaky layers dominate).
     /// </summary>
     public static StyleDefaults ResNet18 { get; } = new(
         ContentLayers: new[] { new WeightedLayer("layer2.1", 1f) },
-        StyleLayers: new[] { new WeightedLayer("conv1", 1f), new WeightedLayer("layer1.1", 1f), new WeightedLayer("layer2.1", 1f), new WeightedLayer("layer3.1", 1f) },
-        ContentWeight: 3f,
+        StyleLayers: new[]
+        {
+            new WeightedLayer("conv1", 1f), new WeightedLayer("layer1.1", 1f), new WeightedLayer("layer2.1", 1f),
+            new WeightedLayer("layer3.1", 2f), new WeightedLayer("layer4.1", 1.5f),
+        },
+        ContentWeight: 200f,
         StyleWeight: 1e4f,
         TvWeight: 1e-2f,
         Smoothing: ActivationSmoothing.None);

@@ -1,5 +1,6 @@
 using MLStyle.Backbones;
 using MLStyle.Onnx;
+using Onnx;
 
 namespace MLStyle.Losses;
 
@@ -50,6 +51,32 @@ public static class StyleLosses
         var sh = b.ReduceSum(b.Square(dh), null, keepdims: false);
         var sw = b.ReduceSum(b.Square(dw), null, keepdims: false);
         return b.Div(b.Add(sh, sw), b.ElementCount(image, 2));
+    }
+
+    /// <summary>
+    /// Makes <paramref name="model"/> read its input <paramref name="input"/> (<c>[N, 3, H, W]</c>) through a separable binomial
+    /// blur of <paramref name="taps"/> taps (3 or 5), reflect-padded so the size stays: a depthwise convolution placed first.
+    /// </summary>
+    public static void BlurInput(ModelProto model, string input, int taps)
+    {
+        var row = Imaging.BinomialKernel.Of(taps);
+        var kernel = new float[3 * taps * taps];
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < taps; y++)
+                for (int x = 0; x < taps; x++)
+                    kernel[(c * taps + y) * taps + x] = row[y] * row[x];
+        var consumers = model.Graph.Node.ToList();
+        int before = consumers.Count;
+        var b = new GraphBuilder(model);
+        long r = taps / 2;
+        var padded = b.Pad(input, new[] { 0, 0, r, r, 0, 0, r, r }, "reflect");
+        var blurred = b.Node("Conv", new[] { padded, b.Constant(kernel, new long[] { 3, 1, taps, taps }, "input_blur") }, "blurred_input", ("group", 3L));
+        var added = model.Graph.Node.Skip(before).ToList();
+        foreach (var n in consumers)
+            for (int i = 0; i < n.Input.Count; i++)
+                if (n.Input[i] == input) n.Input[i] = blurred;
+        foreach (var n in added) model.Graph.Node.Remove(n);
+        for (int i = 0; i < added.Count; i++) model.Graph.Node.Insert(i, added[i]);
     }
 
     /// <summary>Weighted sum of scalar terms (the first term when there is one weight of 1).</summary>

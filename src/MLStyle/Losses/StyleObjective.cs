@@ -48,15 +48,33 @@ public sealed record StyleObjectiveSpec(
     float TvWeight,
     ActivationSmoothing Smoothing)
 {
+    /// <summary>
+    /// Taps of the binomial blur the backbone sees the image through (0 or 1: none; 3: [1 2 1]/4; 5: [1 4 6 4 1]/16, per axis).
+    /// The strided layers make the raw gradient periodic (period 2 at the first convolution, 4 after the max-pool), and an
+    /// optimiser building on it paints that period as a grid. Seen through the blur, the image has no say at period 2 (3 and 5
+    /// taps) and a quarter of it at period 4 (5 taps), so the gradient — and the picture — carries no grid; the content and
+    /// style targets are taken through the same blur, so an unchanged photo still has content loss 0.
+    /// </summary>
+    public int InputBlur { get; init; }
+
     /// <summary>The backbone's defaults (<see cref="StyleDefaults.For"/>), with optional overrides; validated.</summary>
     public static StyleObjectiveSpec FromDefaults(Backbone backbone, IReadOnlyList<WeightedLayer>? content = null, IReadOnlyList<WeightedLayer>? style = null,
-        float? contentWeight = null, float? styleWeight = null, float? tvWeight = null, ActivationSmoothing? smoothing = null)
+        float? contentWeight = null, float? styleWeight = null, float? tvWeight = null, ActivationSmoothing? smoothing = null, int? inputBlur = null)
     {
         var d = StyleDefaults.For(backbone);
         var spec = new StyleObjectiveSpec(backbone, content ?? d.ContentLayers, style ?? d.StyleLayers,
-            contentWeight ?? d.ContentWeight, styleWeight ?? d.StyleWeight, tvWeight ?? d.TvWeight, smoothing ?? d.Smoothing);
+            contentWeight ?? d.ContentWeight, styleWeight ?? d.StyleWeight, tvWeight ?? d.TvWeight, smoothing ?? d.Smoothing)
+        { InputBlur = inputBlur ?? d.InputBlur };
         spec.Validate();
         return spec;
+    }
+
+    /// <summary>The backbone trunk pruned to <paramref name="layers"/>, reading the image through <see cref="InputBlur"/>.</summary>
+    public ModelProto Trunk(IEnumerable<LayerInfo> layers)
+    {
+        var m = Backbone.TrunkFor(layers);
+        if (InputBlur > 1) StyleLosses.BlurInput(m, Backbone.InputName, InputBlur);
+        return m;
     }
 
     /// <summary>Checks layer names and weights (clear errors for unknown layers or negative weights).</summary>
@@ -65,6 +83,7 @@ public sealed record StyleObjectiveSpec(
         foreach (var l in ContentLayers.Concat(StyleLayers)) Backbone.Layer(l.Layer);
         foreach (var (n, v) in new[] { ("content weight", ContentWeight), ("style weight", StyleWeight), ("tv weight", TvWeight) })
             if (!(v >= 0) || float.IsInfinity(v)) throw new MLStyleException($"invalid {n} {v}: must be finite and non-negative");
+        if (InputBlur is not (0 or 1 or 3 or 5)) throw new MLStyleException($"invalid input blur {InputBlur}: use 0 (none), 3 or 5 taps");
     }
 
     /// <summary>The backbone layers the objective reads: the content layers, then the style layers.</summary>
@@ -72,7 +91,7 @@ public sealed record StyleObjectiveSpec(
 
     /// <summary>
     /// Writes the objective into <paramref name="json"/> as <c>content_weight</c>, <c>style_weight</c>, <c>tv_weight</c>,
-    /// <c>content_layers</c>, <c>style_layers</c> (<c>[{layer, weight}]</c>) and <c>smoothing</c>, in that order.
+    /// <c>content_layers</c>, <c>style_layers</c> (<c>[{layer, weight}]</c>), <c>smoothing</c> and <c>input_blur</c>, in that order.
     /// </summary>
     public JsonObject WriteTo(JsonObject json)
     {
@@ -84,6 +103,7 @@ public sealed record StyleObjectiveSpec(
         json["content_layers"] = Layers(ContentLayers);
         json["style_layers"] = Layers(StyleLayers);
         json["smoothing"] = Smoothing.ToString().ToLowerInvariant();
+        json["input_blur"] = InputBlur > 1 ? InputBlur : 0;
         return json;
     }
 
@@ -119,7 +139,7 @@ public static class StyleObjective
 
     static ModelProto TrunkWithInput(StyleObjectiveSpec spec, long[] imageDims)
     {
-        var m = spec.Backbone.TrunkFor(spec.FeatureLayers());
+        var m = spec.Trunk(spec.FeatureLayers());
         var inp = m.Graph.Input.First(i => i.Name == Backbone.InputName);
         var dims = inp.Type.TensorType.Shape.Dim;
         for (int i = 0; i < 4; i++)
@@ -185,7 +205,7 @@ public static class StyleObjective
     /// </summary>
     public static IReadOnlyList<string> AddContentTargets(GraphBuilder b, StyleObjectiveSpec spec, string image, TrunkCopier trunks, string prefix)
     {
-        var map = trunks.Append(spec.Backbone.TrunkFor(spec.ContentLayers.Select(l => spec.Backbone.Layer(l.Layer))), image, prefix);
+        var map = trunks.Append(spec.Trunk(spec.ContentLayers.Select(l => spec.Backbone.Layer(l.Layer))), image, prefix);
         return spec.ContentLayers.Select(l => Smoothed(b, spec, map, l)).ToList();
     }
 
@@ -212,7 +232,7 @@ public static class StyleObjective
     /// </returns>
     public static StyleLossTerms AddLoss(GraphBuilder b, StyleObjectiveSpec spec, string image, IReadOnlyList<string> contentTargets,
         IReadOnlyList<string> styleTargets, TrunkCopier trunks, string prefix) =>
-        AddLoss(b, spec, image, trunks.Append(spec.Backbone.TrunkFor(spec.FeatureLayers()), image, prefix), contentTargets, styleTargets);
+        AddLoss(b, spec, image, trunks.Append(spec.Trunk(spec.FeatureLayers()), image, prefix), contentTargets, styleTargets);
 
     /// <summary>The loss over trunk tensors already in the graph (<paramref name="trunk"/>: trunk tensor name → graph tensor).</summary>
     static StyleLossTerms AddLoss(GraphBuilder b, StyleObjectiveSpec spec, string image, IReadOnlyDictionary<string, string> trunk,

@@ -83,6 +83,45 @@ public class StructureGradientTests
     }
 
     [Theory]
+    [InlineData("0", "7", "3", "2")]                                   // every other column
+    [InlineData("1", "7", "3", "3")]                                   // step 3 from 1: 1, 4
+    [InlineData("-1", "-100", "3", "-1")]                              // reversed, end clamped before the beginning
+    [InlineData("6", "0", "3", "-2")]                                  // step −2 stopping above 0: 6, 4, 2
+    [InlineData("100", "-100", "-1", "-3")]                            // start clamped to the last index, step −3
+    [InlineData("-2,9223372036854775807", "-100,-1", "2,3", "-1,2")]   // two axes, INT64_MAX end, mixed signs
+    [InlineData("0,1,2,-1", "2,3,-1,-8", "0,1,2,3", "1,2,3,-2")]       // every axis, step 1 on the first
+    [InlineData("5", "1", "3", "2")]                                   // empty slice: the gradient is zero
+    public void Slice_Steps(string starts, string ends, string axes, string steps)
+    {
+        var m = GradCheck.Build(b =>
+        {
+            b.AddInput("X", ElementType.Float, X4);
+            return b.Node("Slice", new[] { "X", b.Ints(S(starts)), b.Ints(S(ends)), b.Ints(S(axes)), b.Ints(S(steps)) }, "Y");
+        });
+        CheckX(m, X4);
+    }
+
+    [Fact]
+    public void Slice_StepsMatchScatterIntoZeros()
+    {
+        // Exact check of where each gradient lands: the seed value of output i appears at input index start + i·step, zero elsewhere.
+        var m = GradCheck.Build(b =>
+        {
+            b.AddInput("X", ElementType.Float, new long[] { 1, 11 });
+            return b.Node("Slice", new[] { "X", b.Ints(9), b.Ints(-100), b.Ints(1), b.Ints(-4) }, "Y");   // 9, 5, 1
+        });
+        var grad = MLStyle.Autodiff.Differentiator.Differentiate(m, "Y", new[] { "X" });
+        using var session = new OnnxSession(grad);
+        var outs = session.Run(new Dictionary<string, FloatTensor>
+        {
+            ["X"] = GradCheck.Tensor(1, new long[] { 1, 11 }),
+            ["Y_seed"] = FloatTensor.Of(new float[] { 10, 20, 30 }, new long[] { 1, 3 }),
+        });
+        var dx = outs["X_grad"].Data.ToArray();
+        Assert.Equal(new float[] { 0, 30, 0, 0, 0, 20, 0, 0, 0, 10, 0 }, dx);
+    }
+
+    [Theory]
     [InlineData("constant", "0,0,1,2,0,0,2,0")]
     [InlineData("constant", "0,1,0,3,1,0,2,0")]
     [InlineData("reflect", "0,0,2,1,0,0,1,3")]

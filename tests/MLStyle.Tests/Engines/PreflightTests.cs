@@ -20,12 +20,13 @@ public sealed class PreflightTests
         Assert.True(large.ActivationBytes > 3.5 * small.ActivationBytes && large.ActivationBytes < 4.5 * small.ActivationBytes);
         Assert.True(large.Iterating > 2.5 * small.Iterating);
 
-        // L-BFGS keeps 2·m·n floats of history (plus 3 working vectors), n = 3·W·H.
+        // L-BFGS keeps 2·m·n floats of history (plus 3 working vectors), n = 3·W·H; smooth updates 3 more vectors.
         long n = 3L * 512 * 341;
-        Assert.Equal((2L * 100 + 3) * n * 4, large.OptimizerBytes);
+        Assert.Equal((2L * 50 + 3 + 3) * n * 4, large.OptimizerBytes);
+        Assert.Equal((2L * 100 + 3) * n * 4, Preflight.Estimate(b, Options with { LbfgsHistory = 100, SmoothUpdates = 0 }, 600, 400).OptimizerBytes);
         // Only as many pairs as iterations are ever filled (the buffers are allocated uninitialised).
-        Assert.Equal((2L * 10 + 3) * n * 4, Preflight.Estimate(b, Options with { Iterations = 10 }, 600, 400).OptimizerBytes);
-        var adam = Preflight.Estimate(b, Options with { Optimizer = "adam" }, 600, 400);
+        Assert.Equal((2L * 10 + 3 + 3) * n * 4, Preflight.Estimate(b, Options with { Iterations = 10 }, 600, 400).OptimizerBytes);
+        var adam = Preflight.Estimate(b, Options with { Optimizer = "adam", SmoothUpdates = 0 }, 600, 400);
         Assert.Equal(3L * n * 4, adam.OptimizerBytes);
         Assert.Equal(0, adam.History);
 
@@ -52,9 +53,9 @@ public sealed class PreflightTests
 
         // Just below the request: the longest history (halving) that fits.
         var shorter = Preflight.Plan(b, Options, 512, 512, full.PeakBytes - 1);
-        Assert.Equal(50, shorter.Options.LbfgsHistory);
+        Assert.Equal(25, shorter.Options.LbfgsHistory);
         Assert.Equal("lbfgs", shorter.Options.Optimizer);
-        Assert.Contains("using history 50", shorter.Fallback);
+        Assert.Contains("using history 25", shorter.Fallback);
         Assert.True(shorter.Estimate.PeakBytes <= full.PeakBytes - 1);
 
         var h6 = Preflight.Estimate(b, Options with { LbfgsHistory = 6 }, 512, 512);

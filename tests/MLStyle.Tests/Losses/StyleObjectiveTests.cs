@@ -25,7 +25,7 @@ public class StyleObjectiveTests
     {
         var spec = StyleObjectiveSpec.FromDefaults(ResNet);
         Assert.Equal(StyleDefaults.ResNet18.StyleLayers, spec.StyleLayers);
-        Assert.Equal((3f, 1e4f, 1e-2f), (spec.ContentWeight, spec.StyleWeight, spec.TvWeight));
+        Assert.Equal((200f, 1e4f, 1e-2f), (spec.ContentWeight, spec.StyleWeight, spec.TvWeight));
         var tiny = TinyNet.Backbone();
         var d = StyleDefaults.For(tiny);
         Assert.Equal(BackboneKind.Generic, tiny.Kind);
@@ -38,12 +38,12 @@ public class StyleObjectiveTests
     public void WriteTo_IsTheOneSerialisation_AndTheKeyFollowsEveryField()
     {
         var json = Small.WriteTo(new JsonObject());
-        Assert.Equal(new[] { "content_weight", "style_weight", "tv_weight", "content_layers", "style_layers", "smoothing" }, json.Select(p => p.Key));
+        Assert.Equal(new[] { "content_weight", "style_weight", "tv_weight", "content_layers", "style_layers", "smoothing", "input_blur" }, json.Select(p => p.Key));
         Assert.Equal("""[{"layer":"conv1","weight":1},{"layer":"layer1.0","weight":0.5}]""", json["style_layers"]!.ToJsonString());
         var keys = new[]
         {
             Small, Small with { TvWeight = 0.2f }, Small with { Smoothing = ActivationSmoothing.Softmax },
-            Small with { StyleLayers = new[] { new WeightedLayer("conv1", 1f) } }, Small with { ContentWeight = 3f },
+            Small with { StyleLayers = new[] { new WeightedLayer("conv1", 1f) } }, Small with { ContentWeight = 3f }, Small with { InputBlur = 5 },
         }.Select(s => s.Key).ToList();
         Assert.Equal(keys.Count, keys.Distinct().Count());
         Assert.Equal(Small.Key, (Small with { }).Key);

@@ -68,8 +68,9 @@ public static partial class GradientRules
         var starts = Const(1, "starts"); var ends = Const(2, "ends");
         var axes = Const(3, "axes"); if (axes.Length == 0) axes = Enumerable.Range(0, starts.Length).Select(i => (long)i).ToArray();
         var steps = Const(4, "steps"); if (steps.Length == 0) steps = Enumerable.Repeat(1L, starts.Length).ToArray();
-        if (steps.Any(s => s != 1)) throw c.Unsupported("Slice with steps other than 1");
-        // Pad the gradient with zeros back to X's shape: before = start, after = dim − end.
+        // Pad the gradient with zeros back to X's shape: before = first index taken, after = dim − (last index taken + 1).
+        // An axis with step ≠ 1 first spreads its gradient back over the step (see SpreadStrided).
+        var dy = c.DY;
         var before = new string[rank]; var after = new string[rank];
         bool dynamic = false;
         var padsStatic = new long[2 * rank];
@@ -78,15 +79,25 @@ public static partial class GradientRules
         {
             int a = (int)(axes[k] < 0 ? axes[k] + rank : axes[k]);
             long dim = xd[a];
+            long step = steps[k];
+            if (step == 0) throw c.Unsupported("Slice with step 0");
             if (dim >= 0)
             {
-                var (s, e) = ShapeInference.SliceBounds(dim, starts[k], ends[k], 1);
-                e = Math.Max(e, s);
-                padsStatic[a] = s; padsStatic[a + rank] = dim - e;
-                before[a] = b.Ints(s); after[a] = b.Ints(dim - e);
+                var (s, e) = ShapeInference.SliceBounds(dim, starts[k], ends[k], step);
+                long n = ShapeInference.SliceLength(dim, starts[k], ends[k], step);
+                long first = 0, span = 0;   // the taken indices span [first, first + span)
+                if (n > 0)
+                {
+                    first = step > 0 ? s : s + (n - 1) * step;
+                    span = (n - 1) * Math.Abs(step) + 1;
+                    if (step != 1) dy = SpreadStrided(b, dy, a, rank, n, step);
+                }
+                padsStatic[a] = first; padsStatic[a + rank] = dim - first - span;
+                before[a] = b.Ints(first); after[a] = b.Ints(dim - first - span);
             }
             else
             {
+                if (step != 1) throw c.Unsupported("Slice with step other than 1 along a dimension of unknown size");
                 dynamic = true;
                 var dimT = DimOf(b, x, a);
                 // start' = clamp(start < 0 ? start + dim : start, 0, dim), likewise end; pads = start', dim − max(end', start').
@@ -101,9 +112,32 @@ public static partial class GradientRules
         }
         var g = c.Grads();
         g[0] = dynamic
-            ? b.Node("Pad", new[] { c.DY, b.Concat(0, before.Concat(after).ToArray()) }, "slice_dx", ("mode", "constant"))
-            : b.Pad(c.DY, padsStatic);
+            ? b.Node("Pad", new[] { dy, b.Concat(0, before.Concat(after).ToArray()) }, "slice_dx", ("mode", "constant"))
+            : b.Pad(dy, padsStatic);
         return g;
+    }
+
+    /// <summary>
+    /// The gradient of <paramref name="n"/> elements taken every <paramref name="step"/> along <paramref name="axis"/>, laid out
+    /// densely from the lowest taken index: reversed first when the step is negative, then each element followed by |step| − 1
+    /// zeros (Unsqueeze, Pad the new axis, Reshape it away), cut after the last taken element: length (n − 1)·|step| + 1.
+    /// </summary>
+    static string SpreadStrided(GraphBuilder b, string dy, int axis, int rank, long n, long step)
+    {
+        if (step < 0) dy = b.Slice(dy, new[] { -1L }, new[] { long.MinValue }, new long[] { axis }, new[] { -1L });
+        long m = Math.Abs(step);
+        if (m == 1) return dy;
+        var u = b.Node("Unsqueeze", new[] { dy, b.Ints(axis + 1) });
+        var pads = new long[2 * (rank + 1)];
+        pads[rank + 1 + axis + 1] = m - 1;
+        var spread = b.Pad(u, pads);
+        var parts = new List<string>();
+        if (axis > 0) parts.Add(b.ShapeSlice(dy, 0, axis));
+        parts.Add(b.Ints(n * m));
+        if (axis + 1 < rank) parts.Add(b.ShapeSlice(dy, axis + 1, rank));
+        var shape = parts.Count == 1 ? parts[0] : b.Concat(0, parts.ToArray());
+        var flat = b.Reshape(spread, shape);
+        return b.Slice(flat, new[] { 0L }, new[] { (n - 1) * m + 1 }, new long[] { axis });
     }
 
     static string?[] PadRule(GradientContext c)
