@@ -115,6 +115,10 @@ public class ObjectiveSettings : BackboneSettings
     [Description("Activation smoothing before the losses: none or softmax (Wang et al. 2021). Default: the backbone's.")]
     public string? Smoothing { get; init; }
 
+    [CommandOption("--input-blur <TAPS>")]
+    [Description("Binomial blur the backbone sees the image through, against stride grids: 0 (none), 3 or 5 taps. Default: 5 in training.")]
+    public int? InputBlur { get; init; }
+
     /// <summary>The parsed content layers, or null for the backbone's.</summary>
     public IReadOnlyList<WeightedLayer>? ContentLayerList() => ContentLayers is null ? null : WeightedLayer.ParseList(ContentLayers);
 

@@ -115,6 +115,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             ContentLayers = ContentLayerList(),
             StyleLayers = StyleLayerList(),
             Smoothing = SmoothingMode(),
+            InputBlur = InputBlur,
         };
     }
 

@@ -70,6 +70,16 @@ public sealed record StylizerTrainingOptions
     /// <summary>Activation smoothing (default: the backbone's).</summary>
     public ActivationSmoothing? Smoothing { get; init; }
 
+    /// <summary>
+    /// Taps of the binomial blur the backbone sees the styliser's output through (<see cref="StyleObjectiveSpec.InputBlur"/>;
+    /// default <see cref="DefaultInputBlur"/>, 0: none): the style loss then cannot reward pixel-scale stripes, which the
+    /// backbone's stride-2 first layer cannot tell from strokes.
+    /// </summary>
+    public int? InputBlur { get; init; }
+
+    /// <summary>The default input blur in training.</summary>
+    public const int DefaultInputBlur = 5;
+
     /// <summary>Checks every option; an <see cref="MLStyleException"/> names the first bad one.</summary>
     public void Validate()
     {
@@ -88,7 +98,7 @@ public sealed record StylizerTrainingOptions
         CropSize, BatchSize, Shape.Width, Shape.ResidualBlocks, LearningRate, Seed, StyleSize,
         Backbone = spec.Backbone.Hash, spec.ContentWeight, spec.StyleWeight, spec.TvWeight,
         Content = spec.ContentLayers.Select(l => $"{l.Layer}:{l.Weight}"), Style = spec.StyleLayers.Select(l => $"{l.Layer}:{l.Weight}"),
-        Smoothing = spec.Smoothing.ToString(), styleHash,
+        Smoothing = spec.Smoothing.ToString(), spec.InputBlur, styleHash,
     });
 }
 
@@ -193,7 +203,8 @@ public sealed class StylizerTrainer
 
     /// <summary>The objective specification for these options.</summary>
     public StyleObjectiveSpec Spec(StylizerTrainingOptions o) =>
-        StyleObjectiveSpec.FromDefaults(_backbone, o.ContentLayers, o.StyleLayers, o.ContentWeight, o.StyleWeight, o.TvWeight ?? StylizerTrainingOptions.DefaultTvWeight, o.Smoothing);
+        StyleObjectiveSpec.FromDefaults(_backbone, o.ContentLayers, o.StyleLayers, o.ContentWeight, o.StyleWeight, o.TvWeight ?? StylizerTrainingOptions.DefaultTvWeight, o.Smoothing,
+            o.InputBlur ?? StylizerTrainingOptions.DefaultInputBlur);
 
     /// <summary>A short hash of a style image (part of a checkpoint's fingerprint).</summary>
     public static string StyleHash(ImageTensor style)

@@ -41,6 +41,17 @@ public class StylizerTrainingTests
     }
 
     [Fact]
+    public void Training_blurs_the_backbone_input_by_default_and_the_blur_can_be_turned_off()
+    {
+        var trainer = new StylizerTrainer(ResNet, OneThread);
+        Assert.Equal(StylizerTrainingOptions.DefaultInputBlur, trainer.Spec(Options(1)).InputBlur);
+        Assert.Equal(0, trainer.Spec(Options(1) with { InputBlur = 0 }).InputBlur);
+        // The blur changes the objective, so a checkpoint of one cannot resume the other.
+        Assert.NotEqual(Options(1).Fingerprint(trainer.Spec(Options(1)), "h"),
+            Options(1).Fingerprint(trainer.Spec(Options(1) with { InputBlur = 0 }), "h"));
+    }
+
+    [Fact]
     public void The_same_seed_reproduces_the_run_and_another_seed_does_not()
     {
         var trainer = new StylizerTrainer(ResNet, OneThread);
