@@ -216,7 +216,7 @@ public static class BatchCli
         {
             try
             {
-                BatchShard.Parse(s.Shard, Environment.GetEnvironmentVariable, out _);
+                ShardOption.Parse(s.Shard, Environment.GetEnvironmentVariable, out _);
             }
             catch (MLStyleException e)
             {
@@ -236,7 +236,7 @@ public static class BatchCli
     static BatchShard Shard(IBatchSettings s, IReadOnlyList<BatchItem> items)
     {
         if (s.Shard is null) return BatchShard.Whole;
-        var shard = BatchShard.Parse(s.Shard, Environment.GetEnvironmentVariable, out var source);
+        var shard = ShardOption.Parse(s.Shard, Environment.GetEnvironmentVariable, out var source);
         Cli.Output.Info($"shard {shard}{(source is null ? "" : $" from {source}")}: {shard.Select(items).Count} of the {items.Count} images");
         return shard;
     }
@@ -260,7 +260,7 @@ public static class BatchCli
         if (!Directory.Exists(outDir) && (parent is null || !Directory.Exists(parent)))
             throw new MLStyleException($"cannot create the output directory '{s.Output}': '{parent}' does not exist");
         if (Directory.Exists(outDir)) CheckWritable(outDir);
-        (s.Shard is null ? BatchShard.Whole : BatchShard.Parse(s.Shard, Environment.GetEnvironmentVariable, out _)).CheckLayout(outDir);
+        (s.Shard is null ? BatchShard.Whole : ShardOption.Parse(s.Shard, Environment.GetEnvironmentVariable, out _)).CheckLayout(outDir, ShardOption.Name);
         if (s.Report is not null)
         {
             var dir = Path.GetDirectoryName(Path.GetFullPath(s.Report))!;
@@ -319,6 +319,7 @@ public static class BatchCli
         var runner = new BatchRunner(job, s.Output, new BatchOptions
         {
             Shard = shard,
+            ShardOptionName = ShardOption.Name,
             Workers = s.Workers,
             Session = session,
             Load = load,
