@@ -197,7 +197,7 @@ public static class Preflight
         var e = EstimateDream(backbone, options, imageWidth, imageHeight, calibration);
         if (e.PeakBytes > limitBytes)
             throw new MemoryLimitException($"a {e.Width}x{e.Height} dream needs about {Bytes(e.PeakBytes)}, above the limit of {Bytes(limitBytes)}: " +
-                                           $"use {(options.Tile > 0 ? "a smaller --tile" : "--tile 512")} or a smaller --size, or raise --max-memory");
+                                           $"use {(options.Tile > 0 ? "smaller tiles" : "tiles of 512 px")} or a smaller size, or raise the memory limit");
         return e;
     }
 
