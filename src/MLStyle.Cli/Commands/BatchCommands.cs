@@ -91,9 +91,7 @@ public sealed class BatchStylizeCommand : Command<BatchStylizeCommand.Settings>
         /// <inheritdoc />
         public override ValidationResult Validate()
         {
-            if (string.IsNullOrWhiteSpace(Input)) return ValidationResult.Error("--input is required");
-            if (string.IsNullOrWhiteSpace(Output)) return ValidationResult.Error("--output is required");
-            return BatchCli.Validate(this) ?? base.Validate();
+            return RequiredOptions.Missing((Input, "--input"), (Output, "--output")) ?? BatchCli.Validate(this) ?? base.Validate();
         }
     }
 

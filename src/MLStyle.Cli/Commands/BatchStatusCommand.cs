@@ -32,8 +32,7 @@ public sealed class BatchStatusCommand : Command<BatchStatusCommand.Settings>
         /// <inheritdoc />
         public override Spectre.Console.ValidationResult Validate()
         {
-            if (string.IsNullOrWhiteSpace(Output)) return Spectre.Console.ValidationResult.Error("--output is required");
-            return BatchCli.ValidateReport(Report) ?? base.Validate();
+            return RequiredOptions.Missing((Output, "--output")) ?? BatchCli.ValidateReport(Report) ?? base.Validate();
         }
     }
 

@@ -89,9 +89,7 @@ public sealed class DreamCommand : Command<DreamCommand.Settings>
         /// <inheritdoc />
         public override ValidationResult Validate()
         {
-            if (string.IsNullOrWhiteSpace(Input)) return ValidationResult.Error("--input is required");
-            if (string.IsNullOrWhiteSpace(Output)) return ValidationResult.Error("--output is required");
-            return base.Validate();
+            return RequiredOptions.Missing((Input, "--input"), (Output, "--output")) ?? base.Validate();
         }
 
         /// <summary>Where frames go: --frames-dir, or OUTPUT-STEM_frames beside the output.</summary>

@@ -35,9 +35,7 @@ public sealed class GradCommand : Command<GradCommand.Settings>
         /// <inheritdoc />
         public override ValidationResult Validate()
         {
-            foreach (var (v, n) in new[] { (Model, "--model"), (Of, "--of"), (Wrt, "--wrt"), (Output, "--output") })
-                if (string.IsNullOrWhiteSpace(v)) return ValidationResult.Error($"{n} is required");
-            return ValidationResult.Success();
+            return RequiredOptions.Missing((Model, "--model"), (Of, "--of"), (Wrt, "--wrt"), (Output, "--output")) ?? ValidationResult.Success();
         }
     }
 

@@ -98,8 +98,7 @@ public class StyleTransferSettings : PreflightSettings
     /// <inheritdoc />
     public override ValidationResult Validate()
     {
-        if (string.IsNullOrWhiteSpace(Style)) return ValidationResult.Error("--style is required");
-        return base.Validate();
+        return RequiredOptions.Missing((Style, "--style")) ?? base.Validate();
     }
 
     static IReadOnlyList<float> Blend(string text, int styleCount)
