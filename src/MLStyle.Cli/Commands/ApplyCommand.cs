@@ -1,12 +1,9 @@
-using System.ComponentModel;
 using System.Diagnostics;
 using MLStyle.Batch;
 using MLStyle.Imaging;
 using MLStyle.Onnx;
 using MLStyle.Runtime;
 using MLStyle.Stylizers;
-using Spectre.Console;
-using Spectre.Console.Cli;
 
 namespace MLStyle.Cli.Commands;
 

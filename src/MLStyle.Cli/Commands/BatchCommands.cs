@@ -1,10 +1,7 @@
-using System.ComponentModel;
 using MLStyle.Batch;
 using MLStyle.Engines;
 using MLStyle.Files;
 using MLStyle.Imaging;
-using Spectre.Console;
-using Spectre.Console.Cli;
 
 namespace MLStyle.Cli.Commands;
 

@@ -1,9 +1,7 @@
-using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MLStyle.Batch;
-using Spectre.Console.Cli;
 
 namespace MLStyle.Cli.Commands;
 

@@ -1,11 +1,8 @@
-using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using MLStyle.Engines;
 using MLStyle.Imaging;
-using Spectre.Console;
-using Spectre.Console.Cli;
 
 namespace MLStyle.Cli.Commands;
 

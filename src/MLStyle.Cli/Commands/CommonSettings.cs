@@ -1,11 +1,9 @@
-using System.ComponentModel;
 using System.Globalization;
 using MLStyle.Backbones;
 using MLStyle.Engines;
 using MLStyle.Imaging;
 using MLStyle.Losses;
 using MLStyle.Runtime;
-using Spectre.Console.Cli;
 
 namespace MLStyle.Cli.Commands;
 

@@ -1,8 +1,5 @@
-using System.ComponentModel;
 using MLStyle.Autodiff;
 using MLStyle.Onnx;
-using Spectre.Console;
-using Spectre.Console.Cli;
 
 namespace MLStyle.Cli.Commands;
 

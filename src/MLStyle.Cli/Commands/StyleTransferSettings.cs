@@ -1,10 +1,7 @@
-using System.ComponentModel;
 using System.Globalization;
 using MLStyle.Backbones;
 using MLStyle.Engines;
 using MLStyle.Losses;
-using Spectre.Console;
-using Spectre.Console.Cli;
 
 namespace MLStyle.Cli.Commands;
 

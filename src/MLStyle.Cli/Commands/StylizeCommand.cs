@@ -1,11 +1,8 @@
-using System.ComponentModel;
 using System.Globalization;
 using MLStyle.Backbones;
 using MLStyle.Engines;
 using MLStyle.Imaging;
 using MLStyle.Losses;
-using Spectre.Console;
-using Spectre.Console.Cli;
 
 namespace MLStyle.Cli.Commands;
 
