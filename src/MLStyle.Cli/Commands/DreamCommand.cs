@@ -147,10 +147,10 @@ public sealed class DreamCommand : Command<DreamCommand.Settings>
         if (s.DryRun)
         {
             Console.WriteLine(Preflights.Describe(Preflight.EstimateDream(backbone, planned, info.Width, info.Height), workers: 1, s.MemoryLimit()));
-            Preflight.PlanDream(backbone, planned, info.Width, info.Height, s.MemoryLimit());
+            Preflights.PlanDream(backbone, planned, info.Width, info.Height, s.MemoryLimit());
             return ExitCodes.Ok;
         }
-        Preflight.PlanDream(backbone, planned, info.Width, info.Height, s.MemoryLimit());
+        Preflights.PlanDream(backbone, planned, info.Width, info.Height, s.MemoryLimit());
         var input = ImageIO.Load(s.Input, load);
         var guide = s.Guide is null ? null : ImageIO.Load(s.Guide, load);
         var options = s.Options(guide);
