@@ -9,14 +9,16 @@ import pathlib, re, subprocess, collections
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # Bottom to top, as docs/architecture.md lists them; each layer may use only those below it.
 LAYERS = [
+    ("Files", "safe paths, atomic writes"),
     ("Onnx", "graph building, shapes, transforms"),
     ("Autodiff", "reverse mode, gradient rules"),
     ("Runtime", "ONNX Runtime sessions, devices"),
     ("Imaging", "images, colour transfer, plots"),
     ("Backbones", "ResNet18, VGG, any CNN"),
+    ("Stylizers", "feed-forward styliser network"),
     ("Optimization", "L-BFGS, Adam (AdamRule)"),
     ("Losses", "style objective, DeepDream objective and schedule"),
-    ("Engines", "style transfer, DeepDream, pre-flight"),
+    ("Engines", "style transfer, DeepDream, styliser training, pre-flight"),
     ("Batch", "directory runs, manifest, report"),
     ("ML", "ML.NET estimators (MLStyle.ML)"),
     ("Cli", "mlstyle command (MLStyle.Cli)"),

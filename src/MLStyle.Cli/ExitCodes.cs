@@ -1,5 +1,4 @@
 using MLStyle;
-using Spectre.Console.Cli;
 
 namespace MLStyle.Cli;
 

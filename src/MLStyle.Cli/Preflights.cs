@@ -17,6 +17,20 @@ public static class Preflights
         return info;
     }
 
+    /// <summary>Checks a DeepDream run against the memory limit (<see cref="Preflight.PlanDream"/>), advising in flags.</summary>
+    /// <exception cref="MemoryLimitException">The estimate exceeds the limit.</exception>
+    public static PreflightEstimate PlanDream(Backbone backbone, DeepDreamOptions options, int width, int height, long limit)
+    {
+        try
+        {
+            return Preflight.PlanDream(backbone, options, width, height, limit);
+        }
+        catch (MemoryLimitException e)
+        {
+            throw new MemoryLimitException($"{e.Need}: use {(options.Tile > 0 ? "a smaller --tile" : "--tile 512")} or a smaller --size, or raise --max-memory", e.Need);
+        }
+    }
+
     /// <summary>
     /// Plans a run against the memory limit, printing the estimate (on stdout for a dry run, else on stderr only when it
     /// falls back to lighter options, with a warning).

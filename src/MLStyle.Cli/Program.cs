@@ -3,8 +3,6 @@ using MLStyle;
 using MLStyle.Cli;
 using MLStyle.Cli.Commands;
 using MLStyle.Runtime;
-using Spectre.Console;
-using Spectre.Console.Cli;
 
 using var cts = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>

@@ -1,12 +1,9 @@
-using System.ComponentModel;
 using System.Diagnostics;
 using MLStyle.Batch;
 using MLStyle.Imaging;
 using MLStyle.Onnx;
 using MLStyle.Runtime;
 using MLStyle.Stylizers;
-using Spectre.Console;
-using Spectre.Console.Cli;
 
 namespace MLStyle.Cli.Commands;
 
@@ -31,8 +28,7 @@ public class ApplySettings : RuntimeSettings
     /// <inheritdoc />
     public override ValidationResult Validate()
     {
-        if (string.IsNullOrWhiteSpace(Model)) return ValidationResult.Error("--model is required");
-        return base.Validate();
+        return RequiredOptions.Missing((Model, "--model")) ?? base.Validate();
     }
 }
 
@@ -53,9 +49,7 @@ public sealed class ApplyCommand : Command<ApplyCommand.Settings>
         /// <inheritdoc />
         public override ValidationResult Validate()
         {
-            if (string.IsNullOrWhiteSpace(Input)) return ValidationResult.Error("--input is required");
-            if (string.IsNullOrWhiteSpace(Output)) return ValidationResult.Error("--output is required");
-            return base.Validate();
+            return RequiredOptions.Missing((Input, "--input"), (Output, "--output")) ?? base.Validate();
         }
     }
 
@@ -130,9 +124,7 @@ public sealed class BatchApplyCommand : Command<BatchApplyCommand.Settings>
         /// <inheritdoc />
         public override ValidationResult Validate()
         {
-            if (string.IsNullOrWhiteSpace(Input)) return ValidationResult.Error("--input is required");
-            if (string.IsNullOrWhiteSpace(Output)) return ValidationResult.Error("--output is required");
-            return BatchCli.Validate(this) ?? base.Validate();
+            return RequiredOptions.Missing((Input, "--input"), (Output, "--output")) ?? BatchCli.Validate(this) ?? base.Validate();
         }
     }
 

@@ -1,10 +1,7 @@
-using System.ComponentModel;
 using MLStyle.Batch;
 using MLStyle.Engines;
 using MLStyle.Files;
 using MLStyle.Imaging;
-using Spectre.Console;
-using Spectre.Console.Cli;
 
 namespace MLStyle.Cli.Commands;
 
@@ -91,9 +88,7 @@ public sealed class BatchStylizeCommand : Command<BatchStylizeCommand.Settings>
         /// <inheritdoc />
         public override ValidationResult Validate()
         {
-            if (string.IsNullOrWhiteSpace(Input)) return ValidationResult.Error("--input is required");
-            if (string.IsNullOrWhiteSpace(Output)) return ValidationResult.Error("--output is required");
-            return BatchCli.Validate(this) ?? base.Validate();
+            return RequiredOptions.Missing((Input, "--input"), (Output, "--output")) ?? BatchCli.Validate(this) ?? base.Validate();
         }
     }
 
@@ -216,7 +211,7 @@ public static class BatchCli
         {
             try
             {
-                BatchShard.Parse(s.Shard, Environment.GetEnvironmentVariable, out _);
+                ShardOption.Parse(s.Shard, Environment.GetEnvironmentVariable, out _);
             }
             catch (MLStyleException e)
             {
@@ -236,7 +231,7 @@ public static class BatchCli
     static BatchShard Shard(IBatchSettings s, IReadOnlyList<BatchItem> items)
     {
         if (s.Shard is null) return BatchShard.Whole;
-        var shard = BatchShard.Parse(s.Shard, Environment.GetEnvironmentVariable, out var source);
+        var shard = ShardOption.Parse(s.Shard, Environment.GetEnvironmentVariable, out var source);
         Cli.Output.Info($"shard {shard}{(source is null ? "" : $" from {source}")}: {shard.Select(items).Count} of the {items.Count} images");
         return shard;
     }
@@ -260,7 +255,7 @@ public static class BatchCli
         if (!Directory.Exists(outDir) && (parent is null || !Directory.Exists(parent)))
             throw new MLStyleException($"cannot create the output directory '{s.Output}': '{parent}' does not exist");
         if (Directory.Exists(outDir)) CheckWritable(outDir);
-        (s.Shard is null ? BatchShard.Whole : BatchShard.Parse(s.Shard, Environment.GetEnvironmentVariable, out _)).CheckLayout(outDir);
+        (s.Shard is null ? BatchShard.Whole : ShardOption.Parse(s.Shard, Environment.GetEnvironmentVariable, out _)).CheckLayout(outDir, ShardOption.Name);
         if (s.Report is not null)
         {
             var dir = Path.GetDirectoryName(Path.GetFullPath(s.Report))!;
@@ -319,6 +314,7 @@ public static class BatchCli
         var runner = new BatchRunner(job, s.Output, new BatchOptions
         {
             Shard = shard,
+            ShardOptionName = ShardOption.Name,
             Workers = s.Workers,
             Session = session,
             Load = load,

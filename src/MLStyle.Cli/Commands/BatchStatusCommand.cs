@@ -1,9 +1,7 @@
-using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MLStyle.Batch;
-using Spectre.Console.Cli;
 
 namespace MLStyle.Cli.Commands;
 
@@ -32,8 +30,7 @@ public sealed class BatchStatusCommand : Command<BatchStatusCommand.Settings>
         /// <inheritdoc />
         public override Spectre.Console.ValidationResult Validate()
         {
-            if (string.IsNullOrWhiteSpace(Output)) return Spectre.Console.ValidationResult.Error("--output is required");
-            return BatchCli.ValidateReport(Report) ?? base.Validate();
+            return RequiredOptions.Missing((Output, "--output")) ?? BatchCli.ValidateReport(Report) ?? base.Validate();
         }
     }
 

@@ -1,12 +1,9 @@
-using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using MLStyle.Batch;
 using MLStyle.Engines;
 using MLStyle.Imaging;
-using Spectre.Console;
-using Spectre.Console.Cli;
 
 namespace MLStyle.Cli.Commands;
 

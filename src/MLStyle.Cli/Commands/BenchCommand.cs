@@ -1,12 +1,9 @@
-using System.ComponentModel;
 using System.Diagnostics;
 using System.Text;
 using MLStyle.Autodiff;
 using MLStyle.Backbones;
 using MLStyle.Losses;
 using MLStyle.Runtime;
-using Spectre.Console;
-using Spectre.Console.Cli;
 
 namespace MLStyle.Cli.Commands;
 

@@ -1,11 +1,8 @@
-using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using MLStyle.Engines;
 using MLStyle.Imaging;
-using Spectre.Console;
-using Spectre.Console.Cli;
 
 namespace MLStyle.Cli.Commands;
 
@@ -50,7 +47,7 @@ public sealed class BenchQualityCommand : Command<BenchQualityCommand.Settings>
         /// <inheritdoc />
         public override ValidationResult Validate()
         {
-            if (string.IsNullOrWhiteSpace(Content)) return ValidationResult.Error("--content is required");
+            if (RequiredOptions.Missing((Content, "--content")) is { } missing) return missing;
             if (Cell < 16) return ValidationResult.Error("--cell must be at least 16");
             return base.Validate();
         }

@@ -1,4 +1,3 @@
-using System.ComponentModel;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
@@ -9,8 +8,6 @@ using MLStyle.Losses;
 using MLStyle.Onnx;
 using MLStyle.Runtime;
 using MLStyle.Stylizers;
-using Spectre.Console;
-using Spectre.Console.Cli;
 
 namespace MLStyle.Cli.Commands;
 

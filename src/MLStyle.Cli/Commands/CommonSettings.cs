@@ -1,13 +1,23 @@
-using System.ComponentModel;
 using System.Globalization;
 using MLStyle.Backbones;
 using MLStyle.Engines;
 using MLStyle.Imaging;
 using MLStyle.Losses;
 using MLStyle.Runtime;
-using Spectre.Console.Cli;
 
 namespace MLStyle.Cli.Commands;
+
+/// <summary>The check of the options a command cannot do without.</summary>
+public static class RequiredOptions
+{
+    /// <summary>The error naming the first option without a value (<c>--input is required</c>), or null when all have one.</summary>
+    public static Spectre.Console.ValidationResult? Missing(params (string? Value, string Option)[] options)
+    {
+        foreach (var (value, option) in options)
+            if (string.IsNullOrWhiteSpace(value)) return Spectre.Console.ValidationResult.Error($"{option} is required");
+        return null;
+    }
+}
 
 /// <summary>Options shared by the commands that run ONNX Runtime on images: device, threads, the input size limit.</summary>
 public class RuntimeSettings : CommandSettings

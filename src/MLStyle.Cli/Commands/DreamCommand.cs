@@ -1,10 +1,7 @@
-using System.ComponentModel;
 using System.Globalization;
 using MLStyle.Engines;
 using MLStyle.Imaging;
 using MLStyle.Losses;
-using Spectre.Console;
-using Spectre.Console.Cli;
 
 namespace MLStyle.Cli.Commands;
 
@@ -89,9 +86,7 @@ public sealed class DreamCommand : Command<DreamCommand.Settings>
         /// <inheritdoc />
         public override ValidationResult Validate()
         {
-            if (string.IsNullOrWhiteSpace(Input)) return ValidationResult.Error("--input is required");
-            if (string.IsNullOrWhiteSpace(Output)) return ValidationResult.Error("--output is required");
-            return base.Validate();
+            return RequiredOptions.Missing((Input, "--input"), (Output, "--output")) ?? base.Validate();
         }
 
         /// <summary>Where frames go: --frames-dir, or OUTPUT-STEM_frames beside the output.</summary>
@@ -152,10 +147,10 @@ public sealed class DreamCommand : Command<DreamCommand.Settings>
         if (s.DryRun)
         {
             Console.WriteLine(Preflights.Describe(Preflight.EstimateDream(backbone, planned, info.Width, info.Height), workers: 1, s.MemoryLimit()));
-            Preflight.PlanDream(backbone, planned, info.Width, info.Height, s.MemoryLimit());
+            Preflights.PlanDream(backbone, planned, info.Width, info.Height, s.MemoryLimit());
             return ExitCodes.Ok;
         }
-        Preflight.PlanDream(backbone, planned, info.Width, info.Height, s.MemoryLimit());
+        Preflights.PlanDream(backbone, planned, info.Width, info.Height, s.MemoryLimit());
         var input = ImageIO.Load(s.Input, load);
         var guide = s.Guide is null ? null : ImageIO.Load(s.Guide, load);
         var options = s.Options(guide);

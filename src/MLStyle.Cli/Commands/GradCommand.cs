@@ -1,8 +1,5 @@
-using System.ComponentModel;
 using MLStyle.Autodiff;
 using MLStyle.Onnx;
-using Spectre.Console;
-using Spectre.Console.Cli;
 
 namespace MLStyle.Cli.Commands;
 
@@ -35,9 +32,7 @@ public sealed class GradCommand : Command<GradCommand.Settings>
         /// <inheritdoc />
         public override ValidationResult Validate()
         {
-            foreach (var (v, n) in new[] { (Model, "--model"), (Of, "--of"), (Wrt, "--wrt"), (Output, "--output") })
-                if (string.IsNullOrWhiteSpace(v)) return ValidationResult.Error($"{n} is required");
-            return ValidationResult.Success();
+            return RequiredOptions.Missing((Model, "--model"), (Of, "--of"), (Wrt, "--wrt"), (Output, "--output")) ?? ValidationResult.Success();
         }
     }
 

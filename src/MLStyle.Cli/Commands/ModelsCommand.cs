@@ -1,8 +1,5 @@
-using System.ComponentModel;
 using MLStyle.Backbones;
 using MLStyle.Losses;
-using Spectre.Console;
-using Spectre.Console.Cli;
 
 namespace MLStyle.Cli.Commands;
 

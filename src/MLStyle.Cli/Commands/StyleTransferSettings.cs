@@ -1,10 +1,7 @@
-using System.ComponentModel;
 using System.Globalization;
 using MLStyle.Backbones;
 using MLStyle.Engines;
 using MLStyle.Losses;
-using Spectre.Console;
-using Spectre.Console.Cli;
 
 namespace MLStyle.Cli.Commands;
 
@@ -98,8 +95,7 @@ public class StyleTransferSettings : PreflightSettings
     /// <inheritdoc />
     public override ValidationResult Validate()
     {
-        if (string.IsNullOrWhiteSpace(Style)) return ValidationResult.Error("--style is required");
-        return base.Validate();
+        return RequiredOptions.Missing((Style, "--style")) ?? base.Validate();
     }
 
     static IReadOnlyList<float> Blend(string text, int styleCount)

@@ -1,11 +1,8 @@
-using System.ComponentModel;
 using System.Globalization;
 using MLStyle.Backbones;
 using MLStyle.Engines;
 using MLStyle.Imaging;
 using MLStyle.Losses;
-using Spectre.Console;
-using Spectre.Console.Cli;
 
 namespace MLStyle.Cli.Commands;
 
@@ -34,9 +31,7 @@ public sealed class StylizeCommand : Command<StylizeCommand.Settings>
         /// <inheritdoc />
         public override ValidationResult Validate()
         {
-            if (string.IsNullOrWhiteSpace(Content)) return ValidationResult.Error("--content is required");
-            if (string.IsNullOrWhiteSpace(Style)) return ValidationResult.Error("--style is required");
-            if (string.IsNullOrWhiteSpace(Output)) return ValidationResult.Error("--output is required");
+            if (RequiredOptions.Missing((Content, "--content"), (Style, "--style"), (Output, "--output")) is { } missing) return missing;
             if (SaveEvery < 0) return ValidationResult.Error("--save-every must be 0 or more");
             return base.Validate();
         }

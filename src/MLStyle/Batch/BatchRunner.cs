@@ -37,6 +37,9 @@ public sealed record BatchOptions
     /// manifest and lock, so several shards can write into one output directory at once (see <see cref="BatchShard"/>).
     /// </summary>
     public BatchShard Shard { get; init; } = BatchShard.Whole;
+
+    /// <summary>How the caller names the shard option in its advice (e.g. <c>--shard</c>; null: plain words).</summary>
+    public string? ShardOptionName { get; init; }
 }
 
 /// <summary>Progress of a batch.</summary>
@@ -146,7 +149,7 @@ public sealed class BatchRunner
             throw new MLStyleException($"cannot create the output directory '{_outputDirectory}': {e.Message.ReplaceLineEndings(" ").TrimEnd('.')}", e);
         }
         using var exclusive = LockOutput();
-        _options.Shard.CheckLayout(_outputDirectory);
+        _options.Shard.CheckLayout(_outputDirectory, _options.ShardOptionName);
         RemoveStaleTemporaries(items);
         using var manifest = BatchManifest.Open(_outputDirectory, _options.Shard.ManifestFileName);
         if (manifest.UnreadableLines > 0)

@@ -87,7 +87,13 @@ public sealed record PreflightEstimate(
 public sealed record PreflightPlan(StyleTransferOptions Options, PreflightEstimate Estimate, PreflightEstimate Requested, long LimitBytes, string? Fallback);
 
 /// <summary>Thrown when a job would need more memory than the limit, even after the fallbacks.</summary>
-public sealed class MemoryLimitException(string message) : MLStyleException(message);
+/// <param name="message">What does not fit, with advice in plain words.</param>
+/// <param name="need">What does not fit, without the advice (null: the message), for callers that word the advice themselves.</param>
+public sealed class MemoryLimitException(string message, string? need = null) : MLStyleException(message)
+{
+    /// <summary>What does not fit (e.g. <c>a 2048x1362 dream needs about 4.2 GiB, above the limit of 600 MiB</c>), without the advice.</summary>
+    public string Need { get; } = need ?? message;
+}
 
 /// <summary>
 /// Pre-flight estimates of style transfer: peak memory and time from the image size, the layers, the optimiser and its
@@ -196,8 +202,10 @@ public static class Preflight
     {
         var e = EstimateDream(backbone, options, imageWidth, imageHeight, calibration);
         if (e.PeakBytes > limitBytes)
-            throw new MemoryLimitException($"a {e.Width}x{e.Height} dream needs about {Bytes(e.PeakBytes)}, above the limit of {Bytes(limitBytes)}: " +
-                                           $"use {(options.Tile > 0 ? "a smaller --tile" : "--tile 512")} or a smaller --size, or raise --max-memory");
+        {
+            var need = $"a {e.Width}x{e.Height} dream needs about {Bytes(e.PeakBytes)}, above the limit of {Bytes(limitBytes)}";
+            throw new MemoryLimitException($"{need}: use {(options.Tile > 0 ? "smaller tiles" : "tiles of 512 px")} or a smaller size, or raise the memory limit", need);
+        }
         return e;
     }
 

@@ -24,7 +24,7 @@ public enum FileKind
 /// <summary>The identity of a file on its file system: two paths name the same file exactly when these are equal.</summary>
 /// <param name="Device">The device (file system) the file lives on.</param>
 /// <param name="Inode">The file's inode number on that device.</param>
-public readonly record struct FileIdentity(ulong Device, ulong Inode);
+internal readonly record struct FileIdentity(ulong Device, ulong Inode);
 
 /// <summary>
 /// The one place where MLStyle decides whether two paths are the same file, whether a path is inside a directory, and
@@ -98,7 +98,7 @@ public static class SafePaths
     public static FileKind TargetKindOf(string path) => Kind(path, follow: true);
 
     /// <summary>The (device, inode) of the file a path names after following links; null when nothing is there.</summary>
-    public static FileIdentity? Identity(string path)
+    internal static FileIdentity? Identity(string path)
     {
         if (OperatingSystem.IsWindows()) return null;
         string full = Absolute(path);

@@ -187,14 +187,24 @@ public sealed class ImageTensor
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static byte ToByte(float v) => v >= 254.5f ? (byte)255 : v > 0f ? (byte)(v + 0.5f) : (byte)0;
 
+    /// <summary>The red, green and blue planes of <see cref="Data"/>.</summary>
+    private void Planes(out Span<float> r, out Span<float> g, out Span<float> b)
+    {
+        int n = Width * Height;
+        var data = Data.AsSpan();
+        r = data.Slice(0, n);
+        g = data.Slice(n, n);
+        b = data.Slice(2 * n, n);
+    }
+
+    /// <summary>The byte offsets of red and blue in a 4-byte pixel (RGBA or BGRA; green is 1, alpha 3).</summary>
+    private static (int Red, int Blue) RedBlueOffsets(bool bgra) => bgra ? (2, 0) : (0, 2);
+
     private unsafe void ReadRgba8(IntPtr pixels, int rowBytes, bool bgra)
     {
-        int w = Width, h = Height, n = w * h;
-        var data = Data.AsSpan();
-        var r = data.Slice(0, n);
-        var g = data.Slice(n, n);
-        var b = data.Slice(2 * n, n);
-        int ri = bgra ? 2 : 0, bi = bgra ? 0 : 2;
+        int w = Width, h = Height;
+        Planes(out var r, out var g, out var b);
+        var (ri, bi) = RedBlueOffsets(bgra);
         byte* basePtr = (byte*)pixels;
         for (int y = 0; y < h; y++)
         {
@@ -223,11 +233,8 @@ public sealed class ImageTensor
 
     private unsafe void ReadRgbaF16(IntPtr pixels, int rowBytes)
     {
-        int w = Width, h = Height, n = w * h;
-        var data = Data.AsSpan();
-        var r = data.Slice(0, n);
-        var g = data.Slice(n, n);
-        var b = data.Slice(2 * n, n);
+        int w = Width, h = Height;
+        Planes(out var r, out var g, out var b);
         byte* basePtr = (byte*)pixels;
         for (int y = 0; y < h; y++)
         {
@@ -246,12 +253,9 @@ public sealed class ImageTensor
 
     private unsafe void WriteRgba8(IntPtr pixels, int rowBytes, bool bgra)
     {
-        int w = Width, h = Height, n = w * h;
-        ReadOnlySpan<float> data = Data;
-        var r = data.Slice(0, n);
-        var g = data.Slice(n, n);
-        var b = data.Slice(2 * n, n);
-        int ri = bgra ? 2 : 0, bi = bgra ? 0 : 2;
+        int w = Width, h = Height;
+        Planes(out var r, out var g, out var b);
+        var (ri, bi) = RedBlueOffsets(bgra);
         byte* basePtr = (byte*)pixels;
         for (int y = 0; y < h; y++)
         {

@@ -62,9 +62,11 @@ public sealed record StyleObjectiveSpec(
         float? contentWeight = null, float? styleWeight = null, float? tvWeight = null, ActivationSmoothing? smoothing = null, int? inputBlur = null)
     {
         var d = StyleDefaults.For(backbone);
-        var spec = new StyleObjectiveSpec(backbone, content ?? d.ContentLayers, style ?? d.StyleLayers,
-            contentWeight ?? d.ContentWeight, styleWeight ?? d.StyleWeight, tvWeight ?? d.TvWeight, smoothing ?? d.Smoothing)
-        { InputBlur = inputBlur ?? d.InputBlur };
+        var spec = d with
+        {
+            ContentLayers = content ?? d.ContentLayers, StyleLayers = style ?? d.StyleLayers, ContentWeight = contentWeight ?? d.ContentWeight,
+            StyleWeight = styleWeight ?? d.StyleWeight, TvWeight = tvWeight ?? d.TvWeight, Smoothing = smoothing ?? d.Smoothing, InputBlur = inputBlur ?? d.InputBlur,
+        };
         spec.Validate();
         return spec;
     }

@@ -14,7 +14,7 @@ namespace MLStyle.Onnx;
 /// any depth, model-local functions and training graphs. Anything else is refused with one line that does not say
 /// whether the named file exists.
 /// </summary>
-public static class ExternalData
+internal static class ExternalData
 {
     /// <summary>Every tensor of a model, wherever it is stored, with a short description of where.</summary>
     public static IEnumerable<(TensorProto Tensor, string Where)> Tensors(ModelProto model)

@@ -10,7 +10,7 @@ namespace MLStyle.Onnx;
 /// are non-negative; the ranks and attributes of the operators MLStyle rewrites or differentiates are in range (Conv,
 /// pooling, normalisation, Gemm).
 /// </summary>
-public static class ModelValidator
+internal static class ModelValidator
 {
     /// <summary>Validates <paramref name="model"/>; <paramref name="source"/> names it in errors.</summary>
     /// <exception cref="ModelException">The first problem found, in one line.</exception>

@@ -8,7 +8,7 @@ namespace MLStyle.Optimization;
 /// blurred: a 3-tap blur removes period 2 from it, 5 taps also damp period 4 to a quarter — the periods at which the strided
 /// layers of a CNN make its raw pixel gradient alternate, and which an optimiser like L-BFGS otherwise paints as a grid.
 /// </summary>
-public sealed class BlurredUpdates
+internal sealed class BlurredUpdates
 {
     readonly float[] _origin;
     readonly float[] _tmp;

@@ -1,6 +1,7 @@
 #nullable enable
 using System.Text.Json.Nodes;
 using MLStyle.Batch;
+using MLStyle.Cli;
 using MLStyle.Tests.Batch;
 using MLStyle.Tests.Imaging;
 
@@ -179,7 +180,7 @@ public sealed class BatchShardCliTests : IDisposable
     [InlineData("auto", "no scheduler task index")]
     public void BadShardValuesAreOneErrorLine(string value, string reason)
     {
-        foreach (var v in BatchShard.SchedulerVariables)
+        foreach (var v in ShardOption.SchedulerVariables)
             Assert.True(Environment.GetEnvironmentVariable(v.Index) is null, $"{v.Index} is set in the test environment");
         Images(1);
         CliRunner.Run(Batch("--shard", value)).AssertOneError(2, reason);

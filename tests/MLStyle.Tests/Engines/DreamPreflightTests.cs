@@ -30,6 +30,6 @@ public class DreamPreflightTests
         var e = Preflight.EstimateDream(ResNet18, options, 1000, 800);
         Assert.Equal(e, Preflight.PlanDream(ResNet18, options, 1000, 800, e.PeakBytes));
         var ex = Assert.Throws<MemoryLimitException>(() => Preflight.PlanDream(ResNet18, options, 1000, 800, e.PeakBytes - 1));
-        Assert.Contains("--tile 512", ex.Message);
+        Assert.Contains("tiles of 512 px", ex.Message);
     }
 }

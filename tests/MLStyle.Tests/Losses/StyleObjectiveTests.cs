@@ -24,7 +24,7 @@ public class StyleObjectiveTests
     public void Defaults_ComeFromTheObjective_PerKindOfBackbone()
     {
         var spec = StyleObjectiveSpec.FromDefaults(ResNet);
-        Assert.Equal(StyleDefaults.ResNet18.StyleLayers, spec.StyleLayers);
+        Assert.Equal(StyleDefaults.For(ResNet).StyleLayers, spec.StyleLayers);
         Assert.Equal((200f, 1e4f, 1e-2f), (spec.ContentWeight, spec.StyleWeight, spec.TvWeight));
         var tiny = TinyNet.Backbone();
         var d = StyleDefaults.For(tiny);
