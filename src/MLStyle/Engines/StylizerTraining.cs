@@ -72,10 +72,13 @@ public sealed record StylizerTrainingOptions
 
     /// <summary>
     /// Taps of the binomial blur the backbone sees the styliser's output through (<see cref="StyleObjectiveSpec.InputBlur"/>;
-    /// default: the backbone's, none for ResNet18). Measured against pixel-scale stripes and rejected as a default: blind to
-    /// them, the style and content losses let the styliser grow them (docs/fast-style.md).
+    /// default <see cref="DefaultInputBlur"/>, 0: none): the style loss then cannot reward pixel-scale stripes, which the
+    /// backbone's stride-2 first layer cannot tell from strokes.
     /// </summary>
     public int? InputBlur { get; init; }
+
+    /// <summary>The default input blur in training.</summary>
+    public const int DefaultInputBlur = 5;
 
     /// <summary>Checks every option; an <see cref="MLStyleException"/> names the first bad one.</summary>
     public void Validate()
@@ -200,7 +203,8 @@ public sealed class StylizerTrainer
 
     /// <summary>The objective specification for these options.</summary>
     public StyleObjectiveSpec Spec(StylizerTrainingOptions o) =>
-        StyleObjectiveSpec.FromDefaults(_backbone, o.ContentLayers, o.StyleLayers, o.ContentWeight, o.StyleWeight, o.TvWeight ?? StylizerTrainingOptions.DefaultTvWeight, o.Smoothing, o.InputBlur);
+        StyleObjectiveSpec.FromDefaults(_backbone, o.ContentLayers, o.StyleLayers, o.ContentWeight, o.StyleWeight, o.TvWeight ?? StylizerTrainingOptions.DefaultTvWeight, o.Smoothing,
+            o.InputBlur ?? StylizerTrainingOptions.DefaultInputBlur);
 
     /// <summary>A short hash of a style image (part of a checkpoint's fingerprint).</summary>
     public static string StyleHash(ImageTensor style)

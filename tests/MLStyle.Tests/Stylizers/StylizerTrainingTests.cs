@@ -41,14 +41,14 @@ public class StylizerTrainingTests
     }
 
     [Fact]
-    public void Training_uses_the_objective_s_input_blur_unless_told()
+    public void Training_blurs_the_backbone_input_by_default_and_the_blur_can_be_turned_off()
     {
         var trainer = new StylizerTrainer(ResNet, OneThread);
-        Assert.Equal(StyleDefaults.For(ResNet).InputBlur, trainer.Spec(Options(1)).InputBlur);
-        Assert.Equal(5, trainer.Spec(Options(1) with { InputBlur = 5 }).InputBlur);
+        Assert.Equal(StylizerTrainingOptions.DefaultInputBlur, trainer.Spec(Options(1)).InputBlur);
+        Assert.Equal(0, trainer.Spec(Options(1) with { InputBlur = 0 }).InputBlur);
         // The blur changes the objective, so a checkpoint of one cannot resume the other.
-        Assert.NotEqual(Options(1).Fingerprint(trainer.Spec(Options(1) with { InputBlur = 0 }), "h"),
-            Options(1).Fingerprint(trainer.Spec(Options(1) with { InputBlur = 5 }), "h"));
+        Assert.NotEqual(Options(1).Fingerprint(trainer.Spec(Options(1)), "h"),
+            Options(1).Fingerprint(trainer.Spec(Options(1) with { InputBlur = 0 }), "h"));
     }
 
     [Fact]
