@@ -126,7 +126,7 @@ public class ObjectiveSettings : BackboneSettings
     public string? Smoothing { get; init; }
 
     [CommandOption("--input-blur <TAPS>")]
-    [Description("Binomial blur the backbone sees the image through, against stride grids: 0 (none), 3 or 5 taps. Default: 5 in training.")]
+    [Description("Binomial blur the backbone sees the image through, against stride grids: 0 (none), 3 or 5 taps. Default: 5 in training (fewer stripes, see docs/fast-style.md).")]
     public int? InputBlur { get; init; }
 
     /// <summary>The parsed content layers, or null for the backbone's.</summary>
