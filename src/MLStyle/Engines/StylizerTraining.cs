@@ -46,7 +46,7 @@ public sealed record StylizerTrainingOptions
     /// </summary>
     public int? StyleSize { get; init; }
 
-    /// <summary>Weight of the content loss (default: the backbone's).</summary>
+    /// <summary>Weight of the content loss (default: <see cref="ResNet18ContentWeight"/> for ResNet18, else the backbone's).</summary>
     public float? ContentWeight { get; init; }
 
     /// <summary>Weight of the style loss (default: the backbone's).</summary>
@@ -64,7 +64,7 @@ public sealed record StylizerTrainingOptions
     /// <summary>Content layers with weights (default: the backbone's).</summary>
     public IReadOnlyList<WeightedLayer>? ContentLayers { get; init; }
 
-    /// <summary>Style layers with weights (default: the backbone's).</summary>
+    /// <summary>Style layers with weights (default: <see cref="ResNet18StyleLayers"/> for ResNet18, else the backbone's).</summary>
     public IReadOnlyList<WeightedLayer>? StyleLayers { get; init; }
 
     /// <summary>Activation smoothing (default: the backbone's).</summary>
@@ -76,6 +76,15 @@ public sealed record StylizerTrainingOptions
     /// measured a third of the grid peak of the run without it at the same iteration (docs/fast-style.md); they are not gone.
     /// </summary>
     public int? InputBlur { get; init; }
+
+    /// <summary>
+    /// ResNet18's content weight in training (<c>stylize</c>'s 200 let the styliser grow full-image stripes: grid 126 at
+    /// iteration 1200 against 4.4 with these weights and style layers at iteration 1000; docs/fast-style.md).
+    /// </summary>
+    public const float ResNet18ContentWeight = 3f;
+
+    /// <summary>ResNet18's style layers in training: conv1 … layer3.1, equal weights (no layer4, see <see cref="ResNet18ContentWeight"/>).</summary>
+    public static IReadOnlyList<WeightedLayer> ResNet18StyleLayers { get; } = WeightedLayer.ParseList("conv1,layer1.1,layer2.1,layer3.1");
 
     /// <summary>The default input blur in training.</summary>
     public const int DefaultInputBlur = 5;
@@ -203,7 +212,10 @@ public sealed class StylizerTrainer
 
     /// <summary>The objective specification for these options.</summary>
     public StyleObjectiveSpec Spec(StylizerTrainingOptions o) =>
-        StyleObjectiveSpec.FromDefaults(_backbone, o.ContentLayers, o.StyleLayers, o.ContentWeight, o.StyleWeight, o.TvWeight ?? StylizerTrainingOptions.DefaultTvWeight, o.Smoothing,
+        StyleObjectiveSpec.FromDefaults(_backbone, o.ContentLayers,
+            o.StyleLayers ?? (_backbone.Kind == BackboneKind.ResNet18 ? StylizerTrainingOptions.ResNet18StyleLayers : null),
+            o.ContentWeight ?? (_backbone.Kind == BackboneKind.ResNet18 ? StylizerTrainingOptions.ResNet18ContentWeight : null),
+            o.StyleWeight, o.TvWeight ?? StylizerTrainingOptions.DefaultTvWeight, o.Smoothing,
             o.InputBlur ?? StylizerTrainingOptions.DefaultInputBlur);
 
     /// <summary>A short hash of a style image (part of a checkpoint's fingerprint).</summary>

@@ -46,6 +46,11 @@ public class StylizerTrainingTests
         var trainer = new StylizerTrainer(ResNet, OneThread);
         Assert.Equal(StylizerTrainingOptions.DefaultInputBlur, trainer.Spec(Options(1)).InputBlur);
         Assert.Equal(0, trainer.Spec(Options(1) with { InputBlur = 0 }).InputBlur);
+        // ResNet18's training weights and style layers unless told.
+        var spec = trainer.Spec(new StylizerTrainingOptions());
+        Assert.Equal(StylizerTrainingOptions.ResNet18ContentWeight, spec.ContentWeight);
+        Assert.Equal(StylizerTrainingOptions.ResNet18StyleLayers, spec.StyleLayers);
+        Assert.Equal(7f, trainer.Spec(new StylizerTrainingOptions { ContentWeight = 7f }).ContentWeight);
         // The blur changes the objective, so a checkpoint of one cannot resume the other.
         Assert.NotEqual(Options(1).Fingerprint(trainer.Spec(Options(1)), "h"),
             Options(1).Fingerprint(trainer.Spec(Options(1) with { InputBlur = 0 }), "h"));
