@@ -240,7 +240,7 @@ public sealed class StylizerTrainer
         var spec = Spec(options);
         var fingerprint = options.Fingerprint(spec, StyleHash(style));
         if (resume is not null && resume.Fingerprint != fingerprint)
-            throw new MLStyleException("the checkpoint was made with other settings (style, size, batch, width, seed, learning rate, layers or weights); use the same ones to resume, or start again without --resume");
+            throw new MLStyleException("the checkpoint was made with other settings (style, size, batch, width, seed, learning rate, layers or weights); use the same ones to resume, or start again without resuming");
         int n = options.BatchSize, s = options.CropSize;
         var model = FastStylizer.Create(options.Shape, options.Seed);
         var parameters = FastStylizer.Parameters(model);
