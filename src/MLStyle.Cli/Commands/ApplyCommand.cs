@@ -11,7 +11,7 @@ namespace MLStyle.Cli.Commands;
 public class ApplySettings : RuntimeSettings
 {
     [CommandOption("-m|--model <ONNX>")]
-    [Description("The styliser: a file 'mlstyle train' wrote, or any fast-neural-style ONNX file (one RGB 0-255 input and output).")]
+    [Description("Required. The styliser: a file 'mlstyle train' wrote, or any fast-neural-style ONNX file (one RGB 0-255 input and output).")]
     public string Model { get; init; } = "";
 
     [CommandOption("--size <PIXELS>")]
@@ -39,11 +39,11 @@ public sealed class ApplyCommand : Command<ApplyCommand.Settings>
     public sealed class Settings : ApplySettings
     {
         [CommandOption("-i|--input <IMAGE>")]
-        [Description("The photo.")]
+        [Description("Required. The photo.")]
         public string Input { get; init; } = "";
 
         [CommandOption("-o|--output <IMAGE>")]
-        [Description("Output image (.png or .jpg), written atomically.")]
+        [Description("Required. Output image (.png or .jpg), written atomically.")]
         public string Output { get; init; } = "";
 
         /// <inheritdoc />
@@ -82,11 +82,11 @@ public sealed class BatchApplyCommand : Command<BatchApplyCommand.Settings>
     public sealed class Settings : ApplySettings, IBatchSettings
     {
         [CommandOption("-i|--input <DIR>")]
-        [Description("The directory of photos, searched recursively.")]
+        [Description("Required. The directory of photos, searched recursively.")]
         public string Input { get; init; } = "";
 
         [CommandOption("-o|--output <DIR>")]
-        [Description("Where the outputs go, mirroring the input tree, with manifest.jsonl.")]
+        [Description("Required. Where the outputs go, mirroring the input tree, with manifest.jsonl.")]
         public string Output { get; init; } = "";
 
         [CommandOption("--include <GLOB>")]

@@ -12,7 +12,7 @@ public sealed class BatchStatusCommand : Command<BatchStatusCommand.Settings>
     public sealed class Settings : CommandSettings
     {
         [CommandOption("-o|--output <DIR>")]
-        [Description("The batch's output directory (with manifest.jsonl or the shards' manifest.shard-K-of-N.jsonl).")]
+        [Description("Required. The batch's output directory (with manifest.jsonl or the shards' manifest.shard-K-of-N.jsonl).")]
         public string Output { get; init; } = "";
 
         [CommandOption("-i|--input <DIR>")]

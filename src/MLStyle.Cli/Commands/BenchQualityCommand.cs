@@ -17,7 +17,7 @@ public sealed class BenchQualityCommand : Command<BenchQualityCommand.Settings>
     public sealed class Settings : StyleTransferSettings
     {
         [CommandOption("-c|--content <IMAGES>")]
-        [Description("Content photos: a directory or comma-separated files.")]
+        [Description("Required. Content photos: a directory or comma-separated files.")]
         public string Content { get; init; } = "";
 
         [CommandOption("--sizes <SIZES>")]

@@ -16,11 +16,11 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
     public sealed class Settings : ObjectiveSettings
     {
         [CommandOption("-s|--style <IMAGE>")]
-        [Description("The style image.")]
+        [Description("Required. The style image.")]
         public string Style { get; init; } = "";
 
         [CommandOption("-c|--content <DIRS>")]
-        [Description("Folder(s) of content photos, comma-separated (searched recursively; unreadable files are skipped).")]
+        [Description("Required. Folder(s) of content photos, comma-separated (searched recursively; unreadable files are skipped).")]
         public string Content { get; init; } = "";
 
         [CommandOption("--exclude <FILES>")]
@@ -28,7 +28,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         public string? Exclude { get; init; }
 
         [CommandOption("-o|--output <ONNX>")]
-        [Description("The trained styliser (.onnx), written atomically at every checkpoint and at the end.")]
+        [Description("Required. The trained styliser (.onnx), written atomically at every checkpoint and at the end.")]
         public string Output { get; init; } = "";
 
         [CommandOption("--size <PIXELS>")]
@@ -90,9 +90,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         /// <inheritdoc />
         public override ValidationResult Validate()
         {
-            if (string.IsNullOrWhiteSpace(Style)) return ValidationResult.Error("--style is required");
-            if (string.IsNullOrWhiteSpace(Content)) return ValidationResult.Error("--content is required");
-            if (string.IsNullOrWhiteSpace(Output)) return ValidationResult.Error("--output is required");
+            if (RequiredOptions.Missing((Style, "--style"), (Content, "--content"), (Output, "--output")) is { } missing) return missing;
             if (CheckpointEvery < 0) return ValidationResult.Error("--checkpoint-every must be 0 or more");
             if (PreviewSize < 16) return ValidationResult.Error("--preview-size must be at least 16");
             return base.Validate();
