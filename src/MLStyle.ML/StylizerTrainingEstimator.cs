@@ -73,6 +73,9 @@ public sealed class StylizerTrainingEstimator : IEstimator<TransformerChain<ITra
         /// <summary>Long side of the style image for its Gram matrices (default: 4 × the crop size).</summary>
         public int? StyleSize { get; set; }
 
+        /// <summary>Largest random shift of the styliser's output before the backbone, a multiple of 4 (default <see cref="StylizerTrainingOptions.DefaultJitter"/>; 0: none).</summary>
+        public int? Jitter { get; set; }
+
         /// <summary>Content loss weight (default: the backbone's).</summary>
         public float? ContentWeight { get; set; }
 
@@ -123,6 +126,7 @@ public sealed class StylizerTrainingEstimator : IEstimator<TransformerChain<ITra
         LearningRate = _options.LearningRate,
         Seed = seed,
         StyleSize = _options.StyleSize,
+        Jitter = _options.Jitter,
         ContentWeight = _options.ContentWeight,
         StyleWeight = _options.StyleWeight,
         TvWeight = _options.TvWeight,
@@ -138,7 +142,7 @@ public sealed class StylizerTrainingEstimator : IEstimator<TransformerChain<ITra
     {
         ArgumentNullException.ThrowIfNull(input);
         var size = ImageSize.Resolve(input.Schema, _inputColumn, _options.ImageWidth, _options.ImageHeight);
-        var photos = TrainingPhotos.FromImages(ReadImages(input, size), _options.CropSize);
+        var photos = TrainingPhotos.FromImages(ReadImages(input, size), TrainingOptions(0).StylizerCropSize);
         var style = ImageIO.Load(_options.StyleImage);
         var trainer = new StylizerTrainer(_options.ResolveBackbone(), MLContextDeviceExtensions.SettingsFor(_catalog));
         var result = trainer.Train(photos, style, TrainingOptions(_options.Seed));

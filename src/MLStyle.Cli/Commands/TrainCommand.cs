@@ -67,6 +67,10 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("Long side of the style image for its Gram matrices: the stroke size learnt (default: 4 x --size).")]
         public int? StyleSize { get; init; }
 
+        [CommandOption("--jitter <PIXELS>")]
+        [Description("Random shift, 0 to PIXELS in each direction, of the styliser's output before the backbone (a multiple of 4; default 4, 0: none).")]
+        public int? Jitter { get; init; }
+
         [CommandOption("--checkpoint-every <N>")]
         [Description("Write the styliser and OUTPUT.ckpt every N iterations (default 100; 0: only at the end).")]
         public int CheckpointEvery { get; init; } = 100;
@@ -114,6 +118,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             StyleLayers = StyleLayerList(),
             Smoothing = SmoothingMode(),
             InputBlur = InputBlur,
+            Jitter = Jitter,
         };
     }
 
@@ -133,7 +138,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         OutputPaths.CheckRun([s.Style, s.Preview, OutputPaths.ModelFile(s.Model)], (s.Output, "--output"), (s.Resume ? null : checkpointPath, "--output"), (s.Plot, "--plot"));
         var dirs = s.Content.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var exclude = s.Exclude?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? Array.Empty<string>();
-        var photos = TrainingPhotos.Load(dirs, options.CropSize, exclude, s.MaxPixels);
+        var photos = TrainingPhotos.Load(dirs, options.StylizerCropSize, exclude, s.MaxPixels);
         foreach (var (path, reason) in photos.Skipped) MLStyle.Cli.Output.Warn($"skipped {path}: {reason}");
         var backbone = s.Backbone();
         var session = s.Session();

@@ -89,6 +89,18 @@ public sealed record StylizerTrainingOptions
     /// <summary>The default input blur in training.</summary>
     public const int DefaultInputBlur = 5;
 
+    /// <summary>
+    /// Largest shift, in pixels, of the random translation between the styliser and the backbone (0: none; default
+    /// <see cref="DefaultJitter"/>). The styliser works on crops <c>Jitter</c> pixels larger than <see cref="CropSize"/>, and
+    /// the backbone sees, for each crop of each iteration, the <see cref="CropSize"/> window of its output (and of the photo,
+    /// for the content targets) at a random offset 0 … <c>Jitter</c> in each direction. A backbone with a strided first layer
+    /// cannot see a pixel-scale pattern at a fixed phase of its stride; with the phase random, such a pattern no longer hides.
+    /// </summary>
+    public int? Jitter { get; init; }
+
+    /// <summary>The default jitter in training.</summary>
+    public const int DefaultJitter = 4;
+
     /// <summary>Checks every option; an <see cref="MLStyleException"/> names the first bad one.</summary>
     public void Validate()
     {
@@ -98,6 +110,7 @@ public sealed record StylizerTrainingOptions
         if (TimeLimit is { } t && t <= TimeSpan.Zero) throw new MLStyleException("invalid time limit: must be positive");
         if (!(LearningRate > 0 && float.IsFinite(LearningRate))) throw new MLStyleException($"invalid learning rate {LearningRate}: must be positive");
         if (StyleSize is { } s && (s < 16 || s > 16384)) throw new MLStyleException($"invalid style size {s}: must be between 16 and 16384 pixels");
+        if (Jitter is { } j && (j < 0 || j > 64 || j % 4 != 0)) throw new MLStyleException($"invalid jitter {j}: must be a multiple of 4 between 0 and 64 pixels");
         Shape.Validate();
     }
 
@@ -107,8 +120,14 @@ public sealed record StylizerTrainingOptions
         CropSize, BatchSize, Shape.Width, Shape.ResidualBlocks, LearningRate, Seed, StyleSize,
         Backbone = spec.Backbone.Hash, spec.ContentWeight, spec.StyleWeight, spec.TvWeight,
         Content = spec.ContentLayers.Select(l => $"{l.Layer}:{l.Weight}"), Style = spec.StyleLayers.Select(l => $"{l.Layer}:{l.Weight}"),
-        Smoothing = spec.Smoothing.ToString(), spec.InputBlur, styleHash,
+        Smoothing = spec.Smoothing.ToString(), spec.InputBlur, Jitter = JitterPixels, styleHash,
     });
+
+    /// <summary>The jitter in pixels (<see cref="Jitter"/> or its default).</summary>
+    public int JitterPixels => Jitter ?? DefaultJitter;
+
+    /// <summary>Side of the crops the styliser runs on: <see cref="CropSize"/> + <see cref="JitterPixels"/> (hold photos at least this large).</summary>
+    public int StylizerCropSize => CropSize + JitterPixels;
 }
 
 /// <summary>One point of the training curve: the mean loss terms per image of one mini-batch.</summary>
@@ -193,6 +212,12 @@ public sealed class StylizerTrainer
     /// <summary>The content batch input of the training graph.</summary>
     public const string ContentInput = "content";
 
+    /// <summary>The row-selection input of a training graph with jitter: <c>[N, 1, S, S + J]</c>, one 1 per row.</summary>
+    public const string JitterRowsInput = "jitter_rows";
+
+    /// <summary>The column-selection input of a training graph with jitter: <c>[N, 1, S + J, S]</c>, one 1 per column.</summary>
+    public const string JitterColumnsInput = "jitter_columns";
+
     const string Prefix = "stylizer/";
     readonly Backbone _backbone;
     readonly SessionSettings _settings;
@@ -241,7 +266,7 @@ public sealed class StylizerTrainer
         var fingerprint = options.Fingerprint(spec, StyleHash(style));
         if (resume is not null && resume.Fingerprint != fingerprint)
             throw new MLStyleException("the checkpoint was made with other settings (style, size, batch, width, seed, learning rate, layers or weights); use the same ones to resume, or start again without resuming");
-        int n = options.BatchSize, s = options.CropSize;
+        int n = options.BatchSize, s = options.CropSize, jitter = options.JitterPixels, si = options.StylizerCropSize;
         var model = FastStylizer.Create(options.Shape, options.Seed);
         var parameters = FastStylizer.Parameters(model);
         IReadOnlyList<string> paramInputs, gradOutputs;
@@ -263,16 +288,23 @@ public sealed class StylizerTrainer
             using var targetSession = new OnnxSession(StyleObjective.BuildTargetModel(spec), _settings);
             var grams = StyleTargets.Blended(targetSession, spec, new[] { style }, new[] { 1f }, options.StyleSize ?? 4 * s);
             var styleGrams = Enumerable.Range(0, spec.StyleLayers.Count).Select(i => grams[StyleObjective.StyleTarget(i)]).ToList();
-            training = BuildTrainingModel(model, spec, n, s, styleGrams, out var pIn, out var gOut);
+            training = BuildTrainingModel(model, spec, n, s, styleGrams, out var pIn, out var gOut, jitter);
             paramInputs = pIn; gradOutputs = gOut;
         }
         using var session = new OnnxSession(training, _settings);
 
-        var batch = new float[n * 3 * s * s];
+        var batch = new float[n * 3 * si * si];
+        var rows = new float[jitter > 0 ? n * s * si : 0];
+        var cols = new float[rows.Length];
         var paramBuffers = sizes.Select(z => new float[z]).ToArray();
         var gradBuffers = sizes.Select(z => new float[z]).ToArray();
         var scalars = new[] { new float[1], new float[1], new float[1], new float[1] };
-        var inputs = new Dictionary<string, FloatTensor> { [ContentInput] = new(batch, new long[] { n, 3, s, s }) };
+        var inputs = new Dictionary<string, FloatTensor> { [ContentInput] = new(batch, new long[] { n, 3, si, si }) };
+        if (jitter > 0)
+        {
+            inputs[JitterRowsInput] = new(rows, new long[] { n, 1, s, si });
+            inputs[JitterColumnsInput] = new(cols, new long[] { n, 1, si, s });
+        }
         for (int i = 0; i < parameters.Count; i++) inputs[paramInputs[i]] = new(paramBuffers[i], TensorProtos.Shape(parameters[i]));
         var outputs = new Dictionary<string, FloatTensor>
         {
@@ -312,7 +344,8 @@ public sealed class StylizerTrainer
             if (options.TimeLimit is { } limit && sw.Elapsed >= limit) { stop = "time limit"; break; }
             // The crops of iteration i depend only on (seed, i), so a resumed run sees the same batches.
             var rng = new Random(unchecked(options.Seed * 1_000_003 + it));
-            for (int b = 0; b < n; b++) photos.SampleCrop(rng, s, batch.AsSpan(b * 3 * s * s, 3 * s * s));
+            for (int b = 0; b < n; b++) photos.SampleCrop(rng, si, batch.AsSpan(b * 3 * si * si, 3 * si * si));
+            if (jitter > 0) SetShifts(rng, n, s, jitter, rows, cols);
             var step = adam.Step(theta, objective);
             it++;
             var rec = new TrainingRecord(it, scalars[0][0], scalars[1][0], scalars[2][0], scalars[3][0], priorSeconds + sw.Elapsed.TotalSeconds);
@@ -339,6 +372,26 @@ public sealed class StylizerTrainer
         return new StylizerTrainingResult(final, history, it, sw.Elapsed, diverged, stop);
     }
 
+    /// <summary>
+    /// Fills the selection matrices of <see cref="JitterRowsInput"/> (<c>[N, 1, S, S + J]</c>) and <see cref="JitterColumnsInput"/>
+    /// (<c>[N, 1, S + J, S]</c>) with a random offset 0 … J per image and direction: <c>rows · X · cols</c> is the S × S window of
+    /// X at that offset.
+    /// </summary>
+    static void SetShifts(Random rng, int n, int s, int jitter, float[] rows, float[] cols)
+    {
+        int si = s + jitter;
+        Array.Clear(rows); Array.Clear(cols);
+        for (int b = 0; b < n; b++)
+        {
+            int dy = rng.Next(jitter + 1), dx = rng.Next(jitter + 1);
+            for (int i = 0; i < s; i++)
+            {
+                rows[b * s * si + i * si + i + dy] = 1f;
+                cols[b * si * s + (i + dx) * s + i] = 1f;
+            }
+        }
+    }
+
     /// <summary>A copy of <paramref name="model"/> whose parameters are <paramref name="theta"/> (in <see cref="FastStylizer.Parameters"/> order).</summary>
     public static ModelProto WithWeights(ModelProto model, IReadOnlyList<TensorProto> parameters, ReadOnlySpan<float> theta)
     {
@@ -362,12 +415,24 @@ public sealed class StylizerTrainer
     /// <see cref="ContentInput"/> <c>[N, 3, S, S]</c>; the style objective (<see cref="StyleObjective.AddLoss(GraphBuilder, StyleObjectiveSpec, string, IReadOnlyList{string}, IReadOnlyList{string}, TrunkCopier, string)"/>)
     /// on its output, with the content targets computed from the batch in the same graph and the style's Gram matrices as
     /// constants; outputs the loss terms (means per image) and the gradient of the loss for every parameter (<c>NAME_grad</c>).
+    /// With <paramref name="jitter"/> J &gt; 0 the batch is <c>[N, 3, S + J, S + J]</c> and the objective reads the S × S windows
+    /// <c>rows · X · cols</c> of the styliser's output and of the batch, with the selection matrices as inputs
+    /// <see cref="JitterRowsInput"/> and <see cref="JitterColumnsInput"/> (<see cref="StylizerTrainingOptions.Jitter"/>).
     /// </summary>
     public static ModelProto BuildTrainingModel(ModelProto stylizer, StyleObjectiveSpec spec, int batch, int size,
-        IReadOnlyList<FloatTensor> styleGrams, out IReadOnlyList<string> parameterInputs, out IReadOnlyList<string> gradientOutputs)
+        IReadOnlyList<FloatTensor> styleGrams, out IReadOnlyList<string> parameterInputs, out IReadOnlyList<string> gradientOutputs,
+        int jitter = 0)
     {
         var b = GraphBuilder.Create("stylizer_training");
-        b.AddInput(ContentInput, ElementType.Float, new long[] { batch, 3, size, size });
+        int si = size + jitter;
+        b.AddInput(ContentInput, ElementType.Float, new long[] { batch, 3, si, si });
+        string rows = "", cols = "";
+        if (jitter > 0)
+        {
+            rows = b.AddInput(JitterRowsInput, ElementType.Float, new long[] { batch, 1, size, si });
+            cols = b.AddInput(JitterColumnsInput, ElementType.Float, new long[] { batch, 1, si, size });
+        }
+        string Window(string x) => jitter > 0 ? b.MatMul(b.MatMul(rows, x), cols) : x;
         var s = stylizer.Clone();
         if (OnnxModels.Opset(s) < OnnxModels.TargetOpset) GraphTransforms.UpgradeOpset(s);
         var sIn = OnnxModels.RealInputs(s).Single();
@@ -382,8 +447,8 @@ public sealed class StylizerTrainer
             pIn.Add(feeds[p.Name] = b.AddInput(Prefix + p.Name, ElementType.Float, p.Dims.ToArray()));
         }
         var copier = new TrunkCopier(b);
-        var stylised = copier.Inline(s, feeds, Prefix)[sOut];
-        var contentTargets = StyleObjective.AddContentTargets(b, spec, ContentInput, copier, "content/");
+        var stylised = Window(copier.Inline(s, feeds, Prefix)[sOut]);
+        var contentTargets = StyleObjective.AddContentTargets(b, spec, Window(ContentInput), copier, "content/");
         var terms = StyleObjective.AddLoss(b, spec, stylised, contentTargets, StyleObjective.AddStyleTargets(b, styleGrams), copier, "loss/");
         foreach (var (t, name) in new[] { (terms.Loss, StyleObjective.Loss), (terms.Content, StyleObjective.ContentLoss), (terms.Style, StyleObjective.StyleLoss), (terms.Tv, StyleObjective.TvLoss) })
             b.AddOutput(b.Identity(t, name));
