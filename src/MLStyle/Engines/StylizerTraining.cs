@@ -377,7 +377,7 @@ public sealed class StylizerTrainer
     /// (<c>[N, 1, S + J, S]</c>) with a random offset 0 … J per image and direction: <c>rows · X · cols</c> is the S × S window of
     /// X at that offset.
     /// </summary>
-    static void SetShifts(Random rng, int n, int s, int jitter, float[] rows, float[] cols)
+    internal static void SetShifts(Random rng, int n, int s, int jitter, float[] rows, float[] cols)
     {
         int si = s + jitter;
         Array.Clear(rows); Array.Clear(cols);
