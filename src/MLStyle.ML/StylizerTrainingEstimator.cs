@@ -64,6 +64,9 @@ public sealed class StylizerTrainingEstimator : IEstimator<TransformerChain<ITra
         /// <summary>Skip from the input photo to the output, so training starts from the photo (default true).</summary>
         public bool InputSkip { get; set; } = true;
 
+        /// <summary>With <see cref="InputSkip"/>, the photo's range squeezed into the middle this fraction of 0–255 (default <see cref="StylizerShape.DefaultSkipRange"/>).</summary>
+        public float SkipRange { get; set; } = StylizerShape.DefaultSkipRange;
+
         /// <summary>Adam's learning rate (default 1e-3).</summary>
         public float LearningRate { get; set; } = 1e-3f;
 
@@ -122,7 +125,7 @@ public sealed class StylizerTrainingEstimator : IEstimator<TransformerChain<ITra
         BatchSize = _options.BatchSize,
         Iterations = _options.Iterations,
         TimeLimit = _options.TimeLimit,
-        Shape = new StylizerShape(_options.Width, _options.ResidualBlocks, _options.InputSkip),
+        Shape = new StylizerShape(_options.Width, _options.ResidualBlocks, _options.InputSkip, _options.SkipRange),
         LearningRate = _options.LearningRate,
         Seed = seed,
         StyleSize = _options.StyleSize,

@@ -59,6 +59,10 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("Johnson et al.'s network exactly: no skip from the input photo to the output (starts from grey; trains slower).")]
         public bool NoInputSkip { get; init; }
 
+        [CommandOption("--skip-range <R>")]
+        [Description("The input skip starts from the photo squeezed to the middle R of 0-255 (default 0.96), where the output sigmoid still has a gradient.")]
+        public string? SkipRange { get; init; }
+
         [CommandOption("--learning-rate <LR>")]
         [Description("Adam learning rate (default 1e-3).")]
         public string LearningRate { get; init; } = "1e-3";
@@ -107,7 +111,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             BatchSize = Batch,
             Iterations = Iterations,
             TimeLimit = TimeLimit is null ? null : Durations.Parse(TimeLimit, "--time-limit"),
-            Shape = new StylizerShape(Width, ResidualBlocks, !NoInputSkip),
+            Shape = new StylizerShape(Width, ResidualBlocks, !NoInputSkip, Float(SkipRange, "--skip-range") ?? StylizerShape.DefaultSkipRange),
             LearningRate = Float(LearningRate, "--learning-rate")!.Value,
             Seed = Seed,
             StyleSize = StyleSize,

@@ -117,7 +117,7 @@ public sealed record StylizerTrainingOptions
     /// <summary>The settings that must match for a checkpoint to be resumed (everything that changes the loss curve).</summary>
     internal string Fingerprint(StyleObjectiveSpec spec, string styleHash) => JsonSerializer.Serialize(new
     {
-        CropSize, BatchSize, Shape.Width, Shape.ResidualBlocks, LearningRate, Seed, StyleSize,
+        CropSize, BatchSize, Shape.Width, Shape.ResidualBlocks, Shape.InputSkip, Shape.SkipRange, LearningRate, Seed, StyleSize,
         Backbone = spec.Backbone.Hash, spec.ContentWeight, spec.StyleWeight, spec.TvWeight,
         Content = spec.ContentLayers.Select(l => $"{l.Layer}:{l.Weight}"), Style = spec.StyleLayers.Select(l => $"{l.Layer}:{l.Weight}"),
         Smoothing = spec.Smoothing.ToString(), spec.InputBlur, Jitter = JitterPixels, styleHash,
