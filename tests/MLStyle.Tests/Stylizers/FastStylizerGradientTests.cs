@@ -65,13 +65,7 @@ public class FastStylizerGradientTests
     [InlineData(0.8f)]
     public void With_its_last_layer_zeroed_the_network_returns_the_photo_squeezed_into_the_skip_range(float range)
     {
-        var model = FastStylizer.Create(new StylizerShape(Width: 2, ResidualBlocks: 1, SkipRange: range), seed: 1);
-        foreach (var t in model.Graph.Initializer.Where(t => t.Name.StartsWith("conv_out")))
-        {
-            var zero = TensorProtos.FromFloats(t.Name, new float[TensorProtos.Count(t)], TensorProtos.Shape(t));
-            t.FloatData.Clear();
-            t.RawData = zero.RawData;
-        }
+        var model = ZeroOutputLayer(FastStylizer.Create(new StylizerShape(Width: 2, ResidualBlocks: 1, SkipRange: range), seed: 1));
         // Black, white and everything between.
         var x = GradCheck.Tensor(4, new long[] { 1, 3, 8, 8 }, 127.5f, 127.5f);
         for (int i = 0; i < x.Data.Length; i++) x.Data[i] = Math.Clamp(x.Data[i], 0f, 255f);
@@ -80,6 +74,18 @@ public class FastStylizerGradientTests
         var y = s.Run(new Dictionary<string, FloatTensor> { [FastStylizer.InputName] = x })[FastStylizer.OutputName];
         for (int i = 0; i < x.Data.Length; i++)
             Assert.Equal(127.5f * (1 - range) + range * x.Data[i], y.Data[i], 0.05f);
+    }
+
+    /// <summary>Sets the weights and bias of the last convolution to zero (the input-skip network then returns the squeezed photo).</summary>
+    internal static global::Onnx.ModelProto ZeroOutputLayer(global::Onnx.ModelProto model)
+    {
+        foreach (var t in model.Graph.Initializer.Where(t => t.Name.StartsWith("conv_out")))
+        {
+            var zero = TensorProtos.FromFloats(t.Name, new float[TensorProtos.Count(t)], TensorProtos.Shape(t));
+            t.FloatData.Clear();
+            t.RawData = zero.RawData;
+        }
+        return model;
     }
 
     [Fact]
