@@ -43,7 +43,7 @@ public interface IBatchSettings
 public sealed class BatchStylizeCommand : Command<BatchStylizeCommand.Settings>
 {
     /// <summary>Options of <c>mlstyle batch stylize</c>: those of <c>stylize</c> plus the batch options.</summary>
-    public sealed class Settings : StyleTransferSettings, IBatchSettings
+    public sealed class Settings : PlannedStyleTransferSettings, IBatchSettings
     {
         [CommandOption("-i|--input <DIR>")]
         [Description("Required. The directory of content images, searched recursively.")]

@@ -9,8 +9,16 @@ namespace MLStyle.Cli.Commands;
 public sealed class DreamCommand : Command<DreamCommand.Settings>
 {
     /// <summary>Options of <c>mlstyle dream</c> (also those of <c>mlstyle batch dream</c>).</summary>
-    public class Settings : PreflightSettings
+    public class Settings : BackboneSettings, IPreflightSettings
     {
+        [CommandOption("--dry-run")]
+        [Description("Print the pre-flight estimate (peak memory, time) and exit without running.")]
+        public bool DryRun { get; init; }
+
+        [CommandOption("--max-memory <SIZE>")]
+        [Description("Memory the dream may use, e.g. 8GiB (default: the machine's); a dream above it is refused (exit 5).")]
+        public string? MaxMemory { get; init; }
+
         [CommandOption("-i|--input <IMAGE>")]
         [Description("Required. The image to dream on.")]
         public string Input { get; init; } = "";
