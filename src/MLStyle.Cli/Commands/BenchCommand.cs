@@ -42,7 +42,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             }
             : new[] { (GradientRules.StrideOneInputGradient, GradientRules.StridedInputGradient) };
         var original = (GradientRules.StrideOneInputGradient, GradientRules.StridedInputGradient);
-        Output.Info($"bench: {backbone.Name}, threads {settings.Threads}, device {settings.Device}, {s.Repeats} runs + 2 warm-up, median");
+        Output.Info($"bench: {backbone.Name}, device {settings.Device}, {s.TimingDescription()}");
         try
         {
             foreach (var layer in layers)

@@ -46,7 +46,7 @@ public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
         int n = s.Batch, size = s.Size;
         var spec = StyleObjectiveSpec.FromDefaults(backbone);
         var image = Benchmarks.RandomImages(n, size, s.Seed);
-        Output.Info($"bench train: {backbone.Name}, {size}² crops, batch {n}, threads {settings.Threads}, {s.Repeats} runs + 2 warm-up, median");
+        Output.Info($"bench train: {backbone.Name}, {size}² crops, batch {n}, {s.TimingDescription()}");
         var rows = new List<string[]>();
         foreach (var width in BackboneSettings.Ints(s.Widths, "--widths"))
         {

@@ -32,6 +32,9 @@ public abstract class TimingBenchSettings(int defaultRepeat) : BenchSettings
 
     /// <summary>The session of the timings: --threads, or 2 threads (comparable between machines) when it is not given.</summary>
     public SessionSettings TimingSession() => Session() with { Threads = Threads > 0 ? Threads : 2 };
+
+    /// <summary>How the timings are taken, for the first line of the output (threads, runs, median).</summary>
+    public string TimingDescription() => $"threads {TimingSession().Threads}, {Repeats} runs + {Benchmarks.WarmUpRounds} warm-up, median";
 }
 
 /// <summary>What the <c>mlstyle bench</c> commands share: round-robin timing, random inputs, and their tables.</summary>
@@ -46,16 +49,22 @@ public static class Benchmarks
         return FloatTensor.Of(d, count, 3, size, size);
     }
 
-    /// <summary>Median milliseconds of each action over <paramref name="repeat"/> round-robin rounds after 2 warm-up rounds.</summary>
+    /// <summary>Untimed rounds before the timed ones in <see cref="Medians"/>.</summary>
+    public const int WarmUpRounds = 2;
+
+    /// <summary>
+    /// Median milliseconds of each action over <paramref name="repeat"/> round-robin rounds after <see cref="WarmUpRounds"/>
+    /// warm-up rounds.
+    /// </summary>
     public static double[] Medians(int repeat, IReadOnlyList<Action> runs)
     {
         var t = runs.Select(_ => new List<double>()).ToArray();
-        for (int round = 0; round < Math.Max(1, repeat) + 2; round++)
+        for (int round = 0; round < Math.Max(1, repeat) + WarmUpRounds; round++)
             for (int i = 0; i < runs.Count; i++)
             {
                 var sw = Stopwatch.StartNew();
                 runs[i]();
-                if (round >= 2) t[i].Add(sw.Elapsed.TotalMilliseconds);
+                if (round >= WarmUpRounds) t[i].Add(sw.Elapsed.TotalMilliseconds);
             }
         return t.Select(x => x.OrderBy(v => v).ElementAt(x.Count / 2)).ToArray();
     }
