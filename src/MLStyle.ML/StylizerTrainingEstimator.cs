@@ -64,8 +64,8 @@ public sealed class StylizerTrainingEstimator : IEstimator<TransformerChain<ITra
         /// <summary>Skip from the input photo to the output, so training starts from the photo (default true).</summary>
         public bool InputSkip { get; set; } = true;
 
-        /// <summary>With <see cref="InputSkip"/>, the photo's range squeezed into the middle this fraction of 0–255 (default <see cref="StylizerShape.DefaultSkipRange"/>).</summary>
-        public float SkipRange { get; set; } = StylizerShape.DefaultSkipRange;
+        /// <summary>With <see cref="InputSkip"/>, the photo's range squeezed into the middle this fraction of 0–255 (default null: the photo clipped to 2–98 %).</summary>
+        public float? SkipRange { get; set; }
 
         /// <summary>Adam's learning rate (default 1e-3).</summary>
         public float LearningRate { get; set; } = 1e-3f;

@@ -60,7 +60,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         public bool NoInputSkip { get; init; }
 
         [CommandOption("--skip-range <R>")]
-        [Description("The input skip starts from the photo squeezed to the middle R of 0-255 (default 0.96), where the output sigmoid still has a gradient.")]
+        [Description("The input skip starts from the photo squeezed into the middle R of 0-255, where the output sigmoid keeps a gradient (default: none, the photo clipped to 2-98 %).")]
         public string? SkipRange { get; init; }
 
         [CommandOption("--learning-rate <LR>")]
@@ -115,7 +115,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             BatchSize = Batch,
             Iterations = Iterations,
             TimeLimit = TimeLimit is null ? null : Durations.Parse(TimeLimit, "--time-limit"),
-            Shape = new StylizerShape(Width, ResidualBlocks, !NoInputSkip, Float(SkipRange, "--skip-range") ?? StylizerShape.DefaultSkipRange),
+            Shape = new StylizerShape(Width, ResidualBlocks, !NoInputSkip, Float(SkipRange, "--skip-range")),
             LearningRate = Float(LearningRate, "--learning-rate")!.Value,
             Seed = Seed,
             StyleSize = StyleSize,

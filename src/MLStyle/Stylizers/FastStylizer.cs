@@ -12,22 +12,18 @@ namespace MLStyle.Stylizers;
 /// needed on a CPU. Johnson et al.'s network has no such skip (false).
 /// </param>
 /// <param name="SkipRange">
-/// With the input skip, the photo p (0–1) enters the last layer as logit(½ − r/2 + r·p) for this r: an untrained network returns
-/// the photo with its range squeezed to the middle r of 0–255. Away from 0 and 1 the sigmoid keeps a useful gradient, so the
-/// network can still repaint the photo's brightest and darkest areas (at 0.96 the sigmoid's slope at a white pixel is a fifth
-/// of its slope at 0.8).
+/// With the input skip, null (the default): the photo p (0–1) enters the last layer as logit(p clipped to 2–98 %). A value r:
+/// as logit(½ − r/2 + r·p), the photo's range squeezed into the middle r of 0–255, where the sigmoid keeps a useful slope (at
+/// r = 0.8 the blown-out whites get painted, but blacks turn grey and the measured grid was worse; docs/fast-style.md).
 /// </param>
-public sealed record StylizerShape(int Width = 16, int ResidualBlocks = 5, bool InputSkip = true, float SkipRange = StylizerShape.DefaultSkipRange)
+public sealed record StylizerShape(int Width = 16, int ResidualBlocks = 5, bool InputSkip = true, float? SkipRange = null)
 {
-    /// <summary>The default <see cref="SkipRange"/>.</summary>
-    public const float DefaultSkipRange = 0.96f;
-
     /// <summary>Checks the shape; a clear <see cref="MLStyleException"/> otherwise.</summary>
     public void Validate()
     {
         if (Width is < 2 or > 256) throw new MLStyleException($"invalid styliser width {Width}: must be between 2 and 256 channels");
         if (ResidualBlocks is < 0 or > 32) throw new MLStyleException($"invalid number of residual blocks {ResidualBlocks}: must be between 0 and 32");
-        if (!(SkipRange >= 0.05f && SkipRange <= 0.99f)) throw new MLStyleException($"invalid skip range {SkipRange}: must be between 0.05 and 0.99");
+        if (SkipRange is { } r && !(r >= 0.05f && r <= 0.99f)) throw new MLStyleException($"invalid skip range {SkipRange}: must be between 0.05 and 0.99");
     }
 }
 
@@ -71,8 +67,9 @@ public static class FastStylizer
         x = Conv(b, rng, "conv_out", x, w, 3, 9, 1, bias: true);
         if (shape.InputSkip)
         {
-            var p = b.Node("Clip", new[] { b.Mul(InputName, 1f / 255f), b.Scalar(0f), b.Scalar(1f) });
-            p = b.Add(b.Mul(p, shape.SkipRange), b.Scalar(0.5f - shape.SkipRange / 2));
+            var p = shape.SkipRange is { } r
+                ? b.Add(b.Mul(b.Node("Clip", new[] { b.Mul(InputName, 1f / 255f), b.Scalar(0f), b.Scalar(1f) }), r), b.Scalar(0.5f - r / 2))
+                : b.Node("Clip", new[] { b.Mul(InputName, 1f / 255f), b.Scalar(0.02f), b.Scalar(0.98f) });
             x = b.Add(x, b.Log(b.Div(p, b.Sub(b.Scalar(1f), p))));
         }
         // 0–255 through a sigmoid: bounded like the image, smooth for the gradient, and mid-grey at initialisation.
@@ -92,7 +89,8 @@ public static class FastStylizer
         m.MetadataProps.Add(new StringStringEntryProto { Key = "mlstyle.stylizer.width", Value = shape.Width.ToString() });
         m.MetadataProps.Add(new StringStringEntryProto { Key = "mlstyle.stylizer.residual_blocks", Value = shape.ResidualBlocks.ToString() });
         m.MetadataProps.Add(new StringStringEntryProto { Key = "mlstyle.stylizer.input_skip", Value = shape.InputSkip ? "1" : "0" });
-        m.MetadataProps.Add(new StringStringEntryProto { Key = "mlstyle.stylizer.skip_range", Value = shape.SkipRange.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        if (shape.SkipRange is { } r)
+            m.MetadataProps.Add(new StringStringEntryProto { Key = "mlstyle.stylizer.skip_range", Value = r.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         m.DocString = $"Feed-forward styliser (Johnson et al. 2016, instance norm), width {shape.Width}, {shape.ResidualBlocks} residual blocks{(shape.InputSkip ? ", input skip" : "")}; input {InputName} and output {OutputName}: RGB [N,3,H,W], 0-255.";
     }
 
@@ -102,7 +100,7 @@ public static class FastStylizer
         string? Get(string k) => m.MetadataProps.FirstOrDefault(p => p.Key == k)?.Value;
         return int.TryParse(Get("mlstyle.stylizer.width"), out var w) && int.TryParse(Get("mlstyle.stylizer.residual_blocks"), out var r)
             ? new StylizerShape(w, r, Get("mlstyle.stylizer.input_skip") == "1",
-                float.TryParse(Get("mlstyle.stylizer.skip_range"), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var k) ? k : StylizerShape.DefaultSkipRange)
+                float.TryParse(Get("mlstyle.stylizer.skip_range"), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var k) ? k : null)
             : null;
     }
 
