@@ -32,6 +32,10 @@ public class StyleTransferSettings : PreflightSettings
     [Description("L-BFGS history pairs (default 50).")]
     public int History { get; init; } = 50;
 
+    [CommandOption("--history-precision <P>")]
+    [Description("Storage of the L-BFGS pairs: half (default, float16 with a scale per vector: half the memory) or single (float32).")]
+    public string HistoryPrecision { get; init; } = "half";
+
     [CommandOption("--line-search <MODE>")]
     [Description("L-BFGS line search: none (default, one evaluation per iteration) or strong-wolfe.")]
     public string LineSearch { get; init; } = "none";
@@ -113,6 +117,12 @@ public class StyleTransferSettings : PreflightSettings
         Optimizer = Optimizer.ToLowerInvariant(),
         LearningRate = Float(LearningRate, "--learning-rate"),
         LbfgsHistory = History,
+        LbfgsHistoryPrecision = HistoryPrecision.ToLowerInvariant() switch
+        {
+            "half" or "float16" => MLStyle.Optimization.HistoryPrecision.Half,
+            "single" or "float32" => MLStyle.Optimization.HistoryPrecision.Single,
+            _ => throw new MLStyleException($"invalid --history-precision '{HistoryPrecision}': use half or single"),
+        },
         LineSearch = LineSearch.ToLowerInvariant() switch
         {
             "none" => MLStyle.Optimization.LineSearch.None,
