@@ -95,9 +95,6 @@ public static class SessionFactory
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
-        if (Environment.GetEnvironmentVariable("MLSTYLE_EXP_ARENA") == "0") so.EnableCpuMemArena = false;
-        if (Environment.GetEnvironmentVariable("MLSTYLE_EXP_PATTERN") == "0") so.EnableMemoryPattern = false;
-        if (Environment.GetEnvironmentVariable("MLSTYLE_EXP_SPIN") == "0") so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         if (settings.Threads > 0)
         {
             so.IntraOpNumThreads = settings.Threads;
