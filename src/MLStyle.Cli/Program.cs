@@ -59,7 +59,7 @@ app.Configure(c =>
             .WithDescription("Apply a feed-forward styliser to every image of a directory tree (the options of apply, plus --input DIR --output DIR).")
             .WithExample("batch", "apply", "--input", "photos", "--output", "styled", "--model", "swirls.onnx");
         b.AddCommand<BatchDreamCommand>("dream")
-            .WithDescription("DeepDream on every image of a directory tree (the options of dream, plus --input DIR --output DIR).")
+            .WithDescription("DeepDream on every image of a directory tree (the options of dream without zoom frames and --dry-run, plus --input DIR --output DIR).")
             .WithExample("batch", "dream", "--input", "photos", "--output", "dreams", "--size", "512");
         b.AddCommand<BatchStatusCommand>("status")
             .WithDescription("The merged state of a batch and its shards: done, failed (with reasons), pending, throughput, time left.")

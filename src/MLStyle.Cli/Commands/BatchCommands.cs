@@ -43,7 +43,7 @@ public interface IBatchSettings
 public sealed class BatchStylizeCommand : Command<BatchStylizeCommand.Settings>
 {
     /// <summary>Options of <c>mlstyle batch stylize</c>: those of <c>stylize</c> plus the batch options.</summary>
-    public sealed class Settings : StyleTransferSettings, IBatchSettings
+    public sealed class Settings : PlannedStyleTransferSettings, IBatchSettings
     {
         [CommandOption("-i|--input <DIR>")]
         [Description("Required. The directory of content images, searched recursively.")]
@@ -127,11 +127,19 @@ public sealed class BatchStylizeCommand : Command<BatchStylizeCommand.Settings>
 public sealed class BatchDreamCommand : Command<BatchDreamCommand.Settings>
 {
     /// <summary>
-    /// Options of <c>mlstyle batch dream</c>: those of <c>dream</c> (with <c>--input</c> and <c>--output</c> directories,
-    /// and no zoom frames) plus the batch options.
+    /// Options of <c>mlstyle batch dream</c>: the dream options of every image (<see cref="DreamSettings"/>) plus the batch
+    /// options. Zoom frames and the pre-flight options of <c>dream</c> are not among them.
     /// </summary>
-    public sealed class Settings : DreamCommand.Settings, IBatchSettings
+    public sealed class Settings : DreamSettings, IBatchSettings
     {
+        [CommandOption("-i|--input <DIR>")]
+        [Description("Required. The directory of images to dream on, searched recursively.")]
+        public string Input { get; init; } = "";
+
+        [CommandOption("-o|--output <DIR>")]
+        [Description("Required. Where the dreams go, mirroring the input tree (DIR/sub/a.jpg -> OUT/sub/a.png), with manifest.jsonl.")]
+        public string Output { get; init; } = "";
+
         [CommandOption("--include <GLOB>")]
         [Description("Only files matching this glob (repeatable; ** matches folders; default: *.png, *.jpg, *.jpeg, *.webp, *.gif, *.bmp).")]
         public string[]? Include { get; init; }
@@ -167,18 +175,14 @@ public sealed class BatchDreamCommand : Command<BatchDreamCommand.Settings>
         /// <inheritdoc />
         public override ValidationResult Validate()
         {
-            if (Frames > 0) return ValidationResult.Error("--frames is not available in batches: dream the images one by one");
-            if (DryRun || MaxMemory is not null) return ValidationResult.Error("--dry-run and --max-memory are not available in batch dream: check one image with mlstyle dream --dry-run");
-            return BatchCli.Validate(this) ?? base.Validate();
+            return RequiredOptions.Missing((Input, "--input"), (Output, "--output")) ?? BatchCli.Validate(this) ?? base.Validate();
         }
     }
 
     /// <inheritdoc />
     public override int Execute(CommandContext context, Settings s, CancellationToken cancel)
     {
-        if (s.Guide is not null && s.Objective is not null)
-            throw new MLStyleException("--objective does not apply to guided dreams (--guide uses the guide-matching objective)");
-        s.Options(null).Validate(); // every option, before any file is read
+        s.CheckOptions(); // every option, before any file is read
         var load = s.LoadOptions();
         var backbone = s.Backbone();
         var items = BatchCli.Discover(s, [s.Guide, OutputPaths.ModelFile(s.Model), backbone.Source]);

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using MLStyle.Batch;
 using MLStyle.Engines;
 using MLStyle.Imaging;
@@ -14,7 +13,7 @@ namespace MLStyle.Cli.Commands;
 public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
 {
     /// <summary>Options of <c>mlstyle bench batch</c>.</summary>
-    public sealed class Settings : BackboneSettings
+    public sealed class Settings : BenchSettings
     {
         [CommandOption("--sizes <SIZES>")]
         [Description("Long sides of the single-image runs (default 256,512,1024), measured in this order.")]
@@ -39,10 +38,6 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
         [CommandOption("--workers <LIST>")]
         [Description("Worker counts of the batch runs (default 1,2).")]
         public string Workers { get; init; } = "1,2";
-
-        [CommandOption("--markdown <FILE>")]
-        [Description("Also write the tables as Markdown.")]
-        public string? Markdown { get; init; }
 
         /// <inheritdoc />
         public override ValidationResult Validate()
@@ -112,31 +107,8 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
 
         string[] singleHead = ["size", "ms/iteration", "estimate", "setup s", "peak RSS", "estimate"];
         string[] batchHead = ["workers", "threads each", "images", "seconds", "images/min", "process peak RSS"];
-        AnsiConsole.Write(Table(singleHead, single));
-        AnsiConsole.Write(Table(batchHead, batch));
-        if (s.Markdown is not null)
-        {
-            var sb = new StringBuilder();
-            Markdown(sb, singleHead, single);
-            sb.AppendLine();
-            Markdown(sb, batchHead, batch);
-            Files.AtomicFile.WriteAllBytes(s.Markdown, Encoding.UTF8.GetBytes(sb.ToString()));
-        }
+        Benchmarks.Write(s.Markdown, [(singleHead, single), (batchHead, batch)]);
         return ExitCodes.Ok;
-    }
-
-    static Table Table(string[] head, List<string[]> rows)
-    {
-        var t = new Table().AddColumns(head).Border(TableBorder.Simple);
-        foreach (var r in rows) t.AddRow(r.Select(Markup.Escape).ToArray());
-        return t;
-    }
-
-    static void Markdown(StringBuilder sb, string[] head, List<string[]> rows)
-    {
-        sb.AppendLine("| " + string.Join(" | ", head) + " |");
-        sb.AppendLine("|" + string.Concat(head.Select(_ => "---|")));
-        foreach (var r in rows) sb.AppendLine("| " + string.Join(" | ", r) + " |");
     }
 
     /// <summary>A smooth, colourful synthetic image (deterministic for a seed).</summary>

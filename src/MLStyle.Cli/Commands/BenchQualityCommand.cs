@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using MLStyle.Engines;
 using MLStyle.Imaging;
 
@@ -128,21 +127,7 @@ public sealed class BenchQualityCommand : Command<BenchQualityCommand.Settings>
 
         var header = new[] { "content", "style", "size" }.Concat(quality.Stages.Select(l => $"style {l}"))
             .Concat(new[] { "style overall", "content", "grid", "seconds" }).ToArray();
-        var table = new Table().AddColumns(header).Border(TableBorder.Simple);
-        foreach (var r in rows) table.AddRow(r.Cells().Select(Markup.Escape).ToArray());
-        AnsiConsole.Write(table);
-        var summary = Summary(rows, sizes, quality.Stages);
-        foreach (var line in summary) Console.WriteLine(line);
-        if (s.Markdown is not null)
-        {
-            var sb = new StringBuilder();
-            sb.AppendLine("| " + string.Join(" | ", header) + " |");
-            sb.AppendLine("|" + string.Concat(header.Select(_ => "---|")));
-            foreach (var r in rows) sb.AppendLine("| " + string.Join(" | ", r.Cells()) + " |");
-            sb.AppendLine();
-            foreach (var line in summary) sb.AppendLine(line + "  ");
-            MLStyle.Files.AtomicFile.WriteAllBytes(s.Markdown, Encoding.UTF8.GetBytes(sb.ToString()));
-        }
+        Benchmarks.Write(s.Markdown, [(header, rows.Select(r => r.Cells().ToArray()).ToList())], Summary(rows, sizes, quality.Stages).ToList());
         if (s.Sheet is not null)
         {
             ImageIO.Save(StyleQuality.Sheet(sheet, 2 + sizes.Count, s.Cell), s.Sheet, jpegQuality: 90);

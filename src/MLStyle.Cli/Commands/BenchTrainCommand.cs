@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using MLStyle.Autodiff;
 using MLStyle.Backbones;
@@ -20,7 +19,7 @@ namespace MLStyle.Cli.Commands;
 public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
 {
     /// <summary>Options of <c>mlstyle bench train</c>.</summary>
-    public sealed class Settings : BackboneSettings
+    public sealed class Settings() : TimingBenchSettings(defaultRepeat: 5)
     {
         [CommandOption("--widths <LIST>")]
         [Description("Styliser widths (default 8,16,32).")]
@@ -34,35 +33,20 @@ public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
         [Description("Batch size (default 4).")]
         public int Batch { get; init; } = 4;
 
-        [CommandOption("--repeat <N>")]
-        [Description("Timed runs per measurement after 2 warm-up runs (default 5); the median is reported.")]
-        public int Repeat { get; init; } = 5;
-
         [CommandOption("--profile <DIR>")]
         [Description("Also profile the weight-gradient graph of each width with ONNX Runtime and print the costliest operators and nodes.")]
         public string? Profile { get; init; }
-
-        [CommandOption("--formulations")]
-        [Description("Also time forward + weight gradients with each conv weight-gradient formulation (Conv or GEMM, for 3×3-and-smaller and for larger kernels).")]
-        public bool Formulations { get; init; }
-
-        [CommandOption("--markdown <FILE>")]
-        [Description("Also write the table as Markdown.")]
-        public string? Markdown { get; init; }
     }
 
     /// <inheritdoc />
     public override int Execute(CommandContext context, Settings s, CancellationToken cancel)
     {
         var backbone = s.Backbone();
-        var settings = s.Session() with { Threads = s.Threads > 0 ? s.Threads : 2 };
+        var settings = s.TimingSession();
         int n = s.Batch, size = s.Size;
         var spec = StyleObjectiveSpec.FromDefaults(backbone);
-        var rng = new Random(s.Seed);
-        var batch = new float[n * 3 * size * size];
-        for (int i = 0; i < batch.Length; i++) batch[i] = (float)(rng.NextDouble() * 255);
-        var image = FloatTensor.Of(batch, n, 3, size, size);
-        Output.Info($"bench train: {backbone.Name}, {size}² crops, batch {n}, threads {settings.Threads}, {s.Repeat} runs + 2 warm-up, median");
+        var image = Benchmarks.RandomImages(n, size, s.Seed);
+        Output.Info($"bench train: {backbone.Name}, {size}² crops, batch {n}, {s.TimingDescription()}");
         var rows = new List<string[]>();
         foreach (var width in BackboneSettings.Ints(s.Widths, "--widths"))
         {
@@ -78,10 +62,10 @@ public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
             var fwdIn = new Dictionary<string, FloatTensor> { [FastStylizer.InputName] = image };
             using var gs = new OnnxSession(grad, settings);
             var gIn = new Dictionary<string, FloatTensor>(fwdIn) { [FastStylizer.OutputName + "_seed"] = image };
-            if (s.Formulations) CompareWeightGradients(fixedModel, parameters, fwd, gIn, settings, s.Repeat, width);
+            if (s.Formulations) CompareWeightGradients(fixedModel, parameters, fwd, gIn, settings, s.Repeats, width);
 
             using var targets = new OnnxSession(StyleObjective.BuildTargetModel(spec), settings);
-            var grams = StyleTargets.Blended(targets, spec, new[] { new Imaging.ImageTensor(batch[..(3 * size * size)], size, size) }, new[] { 1f }, size);
+            var grams = StyleTargets.Blended(targets, spec, new[] { new Imaging.ImageTensor(image.Data[..(3 * size * size)], size, size) }, new[] { 1f }, size);
             var training = StylizerTrainer.BuildTrainingModel(model, spec, n, size,
                 Enumerable.Range(0, spec.StyleLayers.Count).Select(i => grams[StyleObjective.StyleTarget(i)]).ToList(), out var pIn, out _);
             using var ts = new OnnxSession(training, settings);
@@ -89,7 +73,7 @@ public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
             foreach (var (name, t) in pIn.Zip(FastStylizer.Parameters(model)))
                 tIn[name] = FloatTensor.Of(TensorProtos.ToFloats(t), t.Dims.ToArray());
 
-            var m = BenchCommand.Medians(s.Repeat, new Action[] { () => fwd.Run(fwdIn), () => gs.Run(gIn), () => ts.Run(tIn, new[] { StyleObjective.Loss }) });
+            var m = Benchmarks.Medians(s.Repeats, new Action[] { () => fwd.Run(fwdIn), () => gs.Run(gIn), () => ts.Run(tIn, new[] { StyleObjective.Loss }) });
             long mem = Process.GetCurrentProcess().PeakWorkingSet64;
             rows.Add(new[] { $"{width}", $"{FastStylizer.ParameterCount(model)}", $"{m[0]:F0}", $"{m[1]:F0}", $"{m[1] / m[0]:F2}", $"{m[2]:F0}",
                 $"{n * 1000 / m[2]:F2}", Output.Bytes(mem) });
@@ -97,17 +81,7 @@ public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
             if (s.Profile is not null) Profile(s.Profile, grad, gIn, settings, width);
         }
         var headers = new[] { "width", "weights", "styliser forward ms", "forward + weight grads ms", "ratio", "training step ms", "images/s", "peak RSS" };
-        var table = new Table().AddColumns(headers).Border(TableBorder.Simple);
-        foreach (var r in rows) table.AddRow(r.Select(Markup.Escape).ToArray());
-        AnsiConsole.Write(table);
-        if (s.Markdown is not null)
-        {
-            var sb = new StringBuilder();
-            sb.AppendLine("| " + string.Join(" | ", headers) + " |");
-            sb.AppendLine("|" + string.Concat(headers.Select(_ => "---|")));
-            foreach (var r in rows) sb.AppendLine("| " + string.Join(" | ", r) + " |");
-            File.WriteAllText(s.Markdown, sb.ToString());
-        }
+        Benchmarks.Write(s.Markdown, [(headers, rows)]);
         return ExitCodes.Ok;
     }
 
@@ -129,7 +103,7 @@ public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
             var fwdInputs = new Dictionary<string, FloatTensor> { [FastStylizer.InputName] = inputs[FastStylizer.InputName] };
             var runs = new List<Action> { () => forward.Run(fwdInputs) };
             runs.AddRange(sessions.Select(g => (Action)(() => g.Run(inputs))));
-            var m = BenchCommand.Medians(repeat, runs);
+            var m = Benchmarks.Medians(repeat, runs);
             for (int i = 0; i < pairs.Count; i++)
                 Output.Info($"  width {width}: weight gradients {pairs[i].small} (≤ {GradientRules.SmallKernelTaps} taps) / {pairs[i].large} (larger): " +
                             $"forward {m[0]:F0} ms, forward + weight gradients {m[i + 1]:F0} ms ({m[i + 1] / m[0]:F2}x)");

@@ -98,11 +98,16 @@ public class BackboneSettings : RuntimeSettings
             .ToList();
 }
 
-/// <summary>The options of the style objective (weights, layers, smoothing), shared by the commands that use it.</summary>
+/// <summary>
+/// The options of the style objective (term weights, layers, input blur), declared once for the commands that use it:
+/// <c>train</c> directly, <c>stylize</c>, <c>batch stylize</c> and <c>bench quality</c> through <see cref="StyleTransferSettings"/>.
+/// Unset, each is the command's default: the backbone's (<see cref="StyleDefaults"/>), or training's own where
+/// <see cref="StylizerTrainingOptions"/> has one.
+/// </summary>
 public class ObjectiveSettings : BackboneSettings
 {
     [CommandOption("--content-weight <W>")]
-    [Description("Content loss weight (default: the backbone's).")]
+    [Description("Content loss weight (default: the backbone's; train on resnet18: 3).")]
     public string? ContentWeight { get; init; }
 
     [CommandOption("--style-weight <W>")]
@@ -110,7 +115,7 @@ public class ObjectiveSettings : BackboneSettings
     public string? StyleWeight { get; init; }
 
     [CommandOption("--tv-weight <W>")]
-    [Description("Total-variation weight (default: the backbone's).")]
+    [Description("Total-variation weight (default: the backbone's; train: 500).")]
     public string? TvWeight { get; init; }
 
     [CommandOption("--content-layers <LAYERS>")]
@@ -118,44 +123,47 @@ public class ObjectiveSettings : BackboneSettings
     public string? ContentLayers { get; init; }
 
     [CommandOption("--style-layers <LAYERS>")]
-    [Description("Style layers with optional weights, e.g. conv1,layer1.1:0.5.")]
+    [Description("Style layers with optional weights, e.g. conv1,layer1.1:0.5 (default: the backbone's; train on resnet18: conv1,layer1.1,layer2.1,layer3.1).")]
     public string? StyleLayers { get; init; }
 
-    [CommandOption("--smoothing <MODE>")]
-    [Description("Activation smoothing before the losses: none or softmax (Wang et al. 2021). Default: the backbone's.")]
-    public string? Smoothing { get; init; }
-
     [CommandOption("--input-blur <TAPS>")]
-    [Description("Binomial blur the backbone sees the image through, against stride grids: 0 (none), 3 or 5 taps. Default: 5 in training (fewer stripes, see docs/fast-style.md).")]
+    [Description("Binomial blur the backbone sees the image through, against stride grids: 0 (none), 3 or 5 taps. Default: the backbone's; train: 5 (fewer stripes, see docs/fast-style.md).")]
     public int? InputBlur { get; init; }
 
-    /// <summary>The parsed content layers, or null for the backbone's.</summary>
+    /// <summary>The parsed content weight, or null for the default.</summary>
+    public float? ContentWeightValue() => Float(ContentWeight, "--content-weight");
+
+    /// <summary>The parsed style weight, or null for the default.</summary>
+    public float? StyleWeightValue() => Float(StyleWeight, "--style-weight");
+
+    /// <summary>The parsed total-variation weight, or null for the default.</summary>
+    public float? TvWeightValue() => Float(TvWeight, "--tv-weight");
+
+    /// <summary>The parsed content layers, or null for the default.</summary>
     public IReadOnlyList<WeightedLayer>? ContentLayerList() => ContentLayers is null ? null : WeightedLayer.ParseList(ContentLayers);
 
-    /// <summary>The parsed style layers, or null for the backbone's.</summary>
+    /// <summary>The parsed style layers, or null for the default.</summary>
     public IReadOnlyList<WeightedLayer>? StyleLayerList() => StyleLayers is null ? null : WeightedLayer.ParseList(StyleLayers);
-
-    /// <summary>The smoothing mode, or null for the backbone's.</summary>
-    public ActivationSmoothing? SmoothingMode() => Smoothing?.ToLowerInvariant() switch
-    {
-        null => null,
-        "none" => ActivationSmoothing.None,
-        "softmax" or "swag" => ActivationSmoothing.Softmax,
-        _ => throw new MLStyleException($"invalid --smoothing '{Smoothing}': use none or softmax"),
-    };
 }
 
-/// <summary>Options of the commands that estimate their memory and time before they run (stylize, dream, batch stylize).</summary>
-public class PreflightSettings : BackboneSettings
+/// <summary>
+/// The options of a pre-flight estimate (<c>--dry-run</c>, <c>--max-memory</c>), declared by the commands that plan their
+/// memory and time before they run: <see cref="PlannedStyleTransferSettings"/> (stylize, batch stylize) and
+/// <see cref="DreamCommand.Settings"/>. Each declares them in its own settings (Spectre.Console.Cli shares options only
+/// through single inheritance, and their bases differ), with the wording of what its limit does.
+/// </summary>
+public interface IPreflightSettings
 {
-    [CommandOption("--dry-run")]
-    [Description("Print the pre-flight estimate (peak memory, time) and exit without running.")]
-    public bool DryRun { get; init; }
+    /// <summary>Print the estimate and exit.</summary>
+    bool DryRun { get; }
 
-    [CommandOption("--max-memory <SIZE>")]
-    [Description("Memory the run may use, e.g. 8GiB (default: the machine's). Above it, stylize falls back to a shorter L-BFGS history, then Adam; what still does not fit is refused (exit 5).")]
-    public string? MaxMemory { get; init; }
+    /// <summary>The --max-memory text, or null for the machine's available memory.</summary>
+    string? MaxMemory { get; }
+}
 
+/// <summary>The memory limit of a run.</summary>
+public static class PreflightSettingsExtensions
+{
     /// <summary>The memory limit: --max-memory, or the machine's available memory.</summary>
-    public long MemoryLimit() => MaxMemory is null ? Preflight.AvailableMemoryBytes() : ByteSizes.Parse(MaxMemory);
+    public static long MemoryLimit(this IPreflightSettings s) => s.MaxMemory is null ? Preflight.AvailableMemoryBytes() : ByteSizes.Parse(s.MaxMemory);
 }

@@ -1,15 +1,16 @@
-using System.Globalization;
 using MLStyle.Engines;
 using MLStyle.Imaging;
-using MLStyle.Losses;
 
 namespace MLStyle.Cli.Commands;
 
 /// <summary><c>mlstyle dream</c>: DeepDream.</summary>
 public sealed class DreamCommand : Command<DreamCommand.Settings>
 {
-    /// <summary>Options of <c>mlstyle dream</c> (also those of <c>mlstyle batch dream</c>).</summary>
-    public class Settings : PreflightSettings
+    /// <summary>
+    /// Options of <c>mlstyle dream</c>: the dream options of <see cref="DreamSettings"/> plus one input and output image,
+    /// zoom frames and the pre-flight options.
+    /// </summary>
+    public sealed class Settings : DreamSettings, IPreflightSettings
     {
         [CommandOption("-i|--input <IMAGE>")]
         [Description("Required. The image to dream on.")]
@@ -18,58 +19,6 @@ public sealed class DreamCommand : Command<DreamCommand.Settings>
         [CommandOption("-o|--output <IMAGE>")]
         [Description("Required. Output image (.png or .jpg), written atomically; with --frames, the last frame.")]
         public string Output { get; init; } = "";
-
-        [CommandOption("--size <PIXELS>")]
-        [Description("Resize the input so its long side is this many pixels first (default: keep its size).")]
-        public int? Size { get; init; }
-
-        [CommandOption("--layers <LAYERS>")]
-        [Description("Layers to excite with optional weights, e.g. layer3.0,layer3.1:0.5 (default for resnet18: layer3.0,layer3.1).")]
-        public string? Layers { get; init; }
-
-        [CommandOption("--channels <LIST>")]
-        [Description("Only these channels of every layer, e.g. 12,40 (default: all).")]
-        public string? Channels { get; init; }
-
-        [CommandOption("--objective <NAME>")]
-        [Description("mean (default) or l2 (mean of squares) of the activations.")]
-        public string? Objective { get; init; }
-
-        [CommandOption("--octaves <N>")]
-        [Description("Number of octaves (default 4).")]
-        public int Octaves { get; init; } = 4;
-
-        [CommandOption("--octave-scale <F>")]
-        [Description("Size ratio between octaves (default 1.4).")]
-        public string OctaveScale { get; init; } = "1.4";
-
-        [CommandOption("--iterations <N>")]
-        [Description("Gradient-ascent steps per octave (default 10).")]
-        public int Iterations { get; init; } = 10;
-
-        [CommandOption("--step <F>")]
-        [Description("Step size on 0-255 pixels, divided by the mean |gradient| (default 1.5).")]
-        public string Step { get; init; } = "1.5";
-
-        [CommandOption("--jitter <PIXELS>")]
-        [Description("Random roll of up to this many pixels per step (default 32).")]
-        public int Jitter { get; init; } = 32;
-
-        [CommandOption("--tile <PIXELS>")]
-        [Description("Compute the gradient in tiles of this size, e.g. 512, for big images (default 0: whole image).")]
-        public int Tile { get; init; }
-
-        [CommandOption("--tile-overlap <PIXELS>")]
-        [Description("Minimum overlap of neighbouring tiles (default 64).")]
-        public int TileOverlap { get; init; } = 64;
-
-        [CommandOption("--guide <IMAGE>")]
-        [Description("Guided dream: maximise the match with this image's features.")]
-        public string? Guide { get; init; }
-
-        [CommandOption("--guide-size <PIXELS>")]
-        [Description("The guide's long side before its features are taken (default 224; 0 keeps its size).")]
-        public int GuideSize { get; init; } = 224;
 
         [CommandOption("--frames <N>")]
         [Description("Write N zoom frames, each the dream of the zoomed previous one (default 0).")]
@@ -83,6 +32,14 @@ public sealed class DreamCommand : Command<DreamCommand.Settings>
         [Description("Where frame_0001.png, ... go (default: OUTPUT-STEM_frames next to the output).")]
         public string? FramesDir { get; init; }
 
+        [CommandOption("--dry-run")]
+        [Description("Print the pre-flight estimate (peak memory, time) and exit without running.")]
+        public bool DryRun { get; init; }
+
+        [CommandOption("--max-memory <SIZE>")]
+        [Description("Memory the dream may use, e.g. 8GiB (default: the machine's); a dream above it is refused (exit 5).")]
+        public string? MaxMemory { get; init; }
+
         /// <inheritdoc />
         public override ValidationResult Validate()
         {
@@ -92,42 +49,19 @@ public sealed class DreamCommand : Command<DreamCommand.Settings>
         /// <summary>Where frames go: --frames-dir, or OUTPUT-STEM_frames beside the output.</summary>
         public string FramesDirectory => FramesDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(Output))!, Path.GetFileNameWithoutExtension(Output) + "_frames");
 
-        /// <summary>The engine options these settings describe (the guide image is loaded by the caller).</summary>
-        public DeepDreamOptions Options(ImageTensor? guide) => new()
+        /// <inheritdoc />
+        public override DeepDreamOptions Options(ImageTensor? guide) => base.Options(guide) with
         {
-            Layers = Layers is null ? null : WeightedLayer.ParseList(Layers),
-            Channels = Channels is null ? null : Ints(Channels, "--channels"),
-            Objective = Objective?.ToLowerInvariant() switch
-            {
-                null or "mean" => DreamReduction.Mean,
-                "l2" => DreamReduction.L2,
-                _ => throw new MLStyleException($"invalid --objective '{Objective}': use mean or l2"),
-            },
-            Octaves = Octaves,
-            OctaveScale = Number(OctaveScale, "--octave-scale"),
-            IterationsPerOctave = Iterations,
-            StepSize = Number(Step, "--step"),
-            Jitter = Jitter,
-            Tile = Tile,
-            TileOverlap = TileOverlap,
-            Guide = guide,
-            GuideSize = GuideSize,
             Frames = Frames,
             Zoom = Number(Zoom, "--zoom"),
             FramesDirectory = Frames > 0 ? FramesDirectory : null,
-            Size = Size,
-            Seed = Seed,
         };
-
-        static float Number(string s, string option) => Float(s, option)!.Value;
     }
 
     /// <inheritdoc />
     public override int Execute(CommandContext context, Settings s, CancellationToken cancel)
     {
-        if (s.Guide is not null && s.Objective is not null)
-            throw new MLStyleException("--objective does not apply to guided dreams (--guide uses the guide-matching objective)");
-        s.Options(null).Validate(); // every option, before any file is read
+        s.CheckOptions(); // every option, before any file is read
         OutputPaths.CheckWritable(s.Output, imageOutput: true);
         if (s.Frames > 0)
         {

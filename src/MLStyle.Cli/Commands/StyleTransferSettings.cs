@@ -5,8 +5,11 @@ using MLStyle.Losses;
 
 namespace MLStyle.Cli.Commands;
 
-/// <summary>The style-transfer options shared by <c>mlstyle stylize</c> and <c>mlstyle batch stylize</c>.</summary>
-public class StyleTransferSettings : PreflightSettings
+/// <summary>
+/// The style-transfer options: the objective's (<see cref="ObjectiveSettings"/>) and the optimisation's, shared by
+/// <c>mlstyle stylize</c>, <c>mlstyle batch stylize</c> and <c>mlstyle bench quality</c>.
+/// </summary>
+public class StyleTransferSettings : ObjectiveSettings
 {
     [CommandOption("-s|--style <IMAGES>")]
     [Description("Required. Style image(s), comma-separated.")]
@@ -40,18 +43,6 @@ public class StyleTransferSettings : PreflightSettings
     [Description("L-BFGS line search: none (default, one evaluation per iteration) or strong-wolfe.")]
     public string LineSearch { get; init; } = "none";
 
-    [CommandOption("--content-weight <W>")]
-    [Description("Content loss weight (default: the backbone's).")]
-    public string? ContentWeight { get; init; }
-
-    [CommandOption("--style-weight <W>")]
-    [Description("Style loss weight (default: the backbone's).")]
-    public string? StyleWeight { get; init; }
-
-    [CommandOption("--tv-weight <W>")]
-    [Description("Total-variation weight (default: the backbone's).")]
-    public string? TvWeight { get; init; }
-
     [CommandOption("--style-blend <WEIGHTS>")]
     [Description("Blend weights of the style images, e.g. 0.7,0.3 (default equal).")]
     public string? StyleBlend { get; init; }
@@ -72,18 +63,6 @@ public class StyleTransferSettings : PreflightSettings
     [Description("Coarse-to-fine long sides, e.g. 256,512 (overrides --size).")]
     public string? Scales { get; init; }
 
-    [CommandOption("--content-layers <LAYERS>")]
-    [Description("Content layers with optional weights, e.g. layer2.1 or relu4_2:1.")]
-    public string? ContentLayers { get; init; }
-
-    [CommandOption("--style-layers <LAYERS>")]
-    [Description("Style layers with optional weights, e.g. conv1,layer1.1:0.5.")]
-    public string? StyleLayers { get; init; }
-
-    [CommandOption("--input-blur <TAPS>")]
-    [Description("Binomial blur the backbone sees the image through, against stride grids: 0 (none), 3 or 5 taps. Default: the backbone's.")]
-    public int? InputBlur { get; init; }
-
     [CommandOption("--smooth-updates <TAPS>")]
     [Description("Blur every change the optimiser makes to the image, against stride grids: 0 (off), 3 or 5 taps (default 3).")]
     public int? SmoothUpdates { get; init; }
@@ -91,7 +70,6 @@ public class StyleTransferSettings : PreflightSettings
     [CommandOption("--tolerance <T>")]
     [Description("Stop a scale early when the loss changes by less than T for 5 iterations (default 1e-5; 0: never).")]
     public string Tolerance { get; init; } = "1e-5";
-
 
     /// <summary>The style image paths.</summary>
     public IReadOnlyList<string> StylePaths() => Style.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -129,19 +107,34 @@ public class StyleTransferSettings : PreflightSettings
             "strong-wolfe" or "strongwolfe" or "wolfe" => MLStyle.Optimization.LineSearch.StrongWolfe,
             _ => throw new MLStyleException($"invalid --line-search '{LineSearch}': use none or strong-wolfe"),
         },
-        ContentWeight = Float(ContentWeight, "--content-weight"),
-        StyleWeight = Float(StyleWeight, "--style-weight"),
-        TvWeight = Float(TvWeight, "--tv-weight"),
+        ContentWeight = ContentWeightValue(),
+        StyleWeight = StyleWeightValue(),
+        TvWeight = TvWeightValue(),
         StyleBlend = StyleBlend is null ? null : Blend(StyleBlend, styleCount),
         StyleScale = Float(StyleScale, "--style-scale")!.Value,
         Init = Init,
         Seed = Seed,
         PreserveColors = PreserveColors,
         Scales = Scales is null ? null : Ints(Scales, "--scales"),
-        ContentLayers = ContentLayers is null ? null : WeightedLayer.ParseList(ContentLayers),
-        StyleLayers = StyleLayers is null ? null : WeightedLayer.ParseList(StyleLayers),
+        ContentLayers = ContentLayerList(),
+        StyleLayers = StyleLayerList(),
         Tolerance = Float(Tolerance, "--tolerance")!.Value,
         InputBlur = InputBlur,
         SmoothUpdates = SmoothUpdates ?? new StyleTransferOptions().SmoothUpdates,
     };
+}
+
+/// <summary>
+/// The options of the style-transfer commands that plan their memory and time before they run (<c>stylize</c>,
+/// <c>batch stylize</c>): those of <see cref="StyleTransferSettings"/> plus the pre-flight options.
+/// </summary>
+public class PlannedStyleTransferSettings : StyleTransferSettings, IPreflightSettings
+{
+    [CommandOption("--dry-run")]
+    [Description("Print the pre-flight estimate (peak memory, time) and exit without running.")]
+    public bool DryRun { get; init; }
+
+    [CommandOption("--max-memory <SIZE>")]
+    [Description("Memory the run may use, e.g. 8GiB (default: the machine's). Above it, stylize falls back to a shorter L-BFGS history, then Adam; what still does not fit is refused (exit 5).")]
+    public string? MaxMemory { get; init; }
 }

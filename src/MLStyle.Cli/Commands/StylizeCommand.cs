@@ -10,7 +10,7 @@ namespace MLStyle.Cli.Commands;
 public sealed class StylizeCommand : Command<StylizeCommand.Settings>
 {
     /// <summary>Options of <c>mlstyle stylize</c>.</summary>
-    public sealed class Settings : StyleTransferSettings
+    public sealed class Settings : PlannedStyleTransferSettings
     {
         [CommandOption("-c|--content <IMAGE>")]
         [Description("Required. The content photo.")]

@@ -87,6 +87,10 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("Draw the training loss curves into this PNG (at every checkpoint and at the end).")]
         public string? Plot { get; init; }
 
+        [CommandOption("--smoothing <MODE>")]
+        [Description("Activation smoothing before the losses: none or softmax (Wang et al. 2021). Default: the backbone's.")]
+        public string? Smoothing { get; init; }
+
         /// <inheritdoc />
         public override ValidationResult Validate()
         {
@@ -107,12 +111,18 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             LearningRate = Float(LearningRate, "--learning-rate")!.Value,
             Seed = Seed,
             StyleSize = StyleSize,
-            ContentWeight = Float(ContentWeight, "--content-weight"),
-            StyleWeight = Float(StyleWeight, "--style-weight"),
-            TvWeight = Float(TvWeight, "--tv-weight"),
+            ContentWeight = ContentWeightValue(),
+            StyleWeight = StyleWeightValue(),
+            TvWeight = TvWeightValue(),
             ContentLayers = ContentLayerList(),
             StyleLayers = StyleLayerList(),
-            Smoothing = SmoothingMode(),
+            Smoothing = Smoothing?.ToLowerInvariant() switch
+            {
+                null => null,
+                "none" => ActivationSmoothing.None,
+                "softmax" or "swag" => ActivationSmoothing.Softmax,
+                _ => throw new MLStyleException($"invalid --smoothing '{Smoothing}': use none or softmax"),
+            },
             InputBlur = InputBlur,
         };
     }

@@ -1,6 +1,7 @@
 #nullable enable
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using SkiaSharp;
 
 namespace MLStyle.Imaging;
@@ -200,74 +201,100 @@ public sealed class ImageTensor
     /// <summary>The byte offsets of red and blue in a 4-byte pixel (RGBA or BGRA; green is 1, alpha 3).</summary>
     private static (int Red, int Blue) RedBlueOffsets(bool bgra) => bgra ? (2, 0) : (0, 2);
 
-    private unsafe void ReadRgba8(IntPtr pixels, int rowBytes, bool bgra)
+    private void ReadRgba8(IntPtr pixels, int rowBytes, bool bgra) => ForEachPixel(pixels, rowBytes, new Rgba8Reader(RedBlueOffsets(bgra)));
+
+    private void ReadRgbaF16(IntPtr pixels, int rowBytes) => ForEachPixel(pixels, rowBytes, new RgbaF16Reader());
+
+    private void WriteRgba8(IntPtr pixels, int rowBytes, bool bgra) => ForEachPixel(pixels, rowBytes, new Rgba8Writer(RedBlueOffsets(bgra)));
+
+    /// <summary>
+    /// The one walk over a bitmap's rows and the planes: <paramref name="pixel"/> moves one pixel between them. A struct type
+    /// argument makes the JIT compile this loop once per pixel format with the pixel's code inlined.
+    /// </summary>
+    private unsafe void ForEachPixel<TPixel>(IntPtr pixels, int rowBytes, TPixel pixel) where TPixel : struct, IPixel
     {
         int w = Width, h = Height;
         Planes(out var r, out var g, out var b);
-        var (ri, bi) = RedBlueOffsets(bgra);
+        // Every index below is y * w + x < w * h, the planes' length: no bounds checks in the hot loop.
+        ref float r0 = ref MemoryMarshal.GetReference(r), g0 = ref MemoryMarshal.GetReference(g), b0 = ref MemoryMarshal.GetReference(b);
         byte* basePtr = (byte*)pixels;
         for (int y = 0; y < h; y++)
         {
             byte* row = basePtr + (long)y * rowBytes;
-            int o = y * w;
-            for (int x = 0; x < w; x++, row += 4)
+            for (int i = y * w, end = i + w; i < end; i++, row += TPixel.Bytes)
+                pixel.Move(row, ref Unsafe.Add(ref r0, i), ref Unsafe.Add(ref g0, i), ref Unsafe.Add(ref b0, i));
+        }
+    }
+
+    /// <summary>Moves one pixel between a bitmap and the planes (red, green, blue at 0–255).</summary>
+    private unsafe interface IPixel
+    {
+        /// <summary>Bytes per pixel in the bitmap.</summary>
+        static abstract int Bytes { get; }
+
+        /// <summary>Reads the pixel at <paramref name="p"/> into r, g, b, or writes them to it.</summary>
+        void Move(byte* p, ref float r, ref float g, ref float b);
+    }
+
+    /// <summary>Reads unpremultiplied 8-bit RGBA/BGRA, compositing over white where alpha is below 255.</summary>
+    private readonly unsafe struct Rgba8Reader((int Red, int Blue) offsets) : IPixel
+    {
+        readonly int _red = offsets.Red, _blue = offsets.Blue;
+
+        public static int Bytes => 4;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Move(byte* p, ref float r, ref float g, ref float b)
+        {
+            byte a = p[3];
+            if (a == 255)
             {
-                byte a = row[3];
-                if (a == 255)
-                {
-                    r[o + x] = row[ri];
-                    g[o + x] = row[1];
-                    b[o + x] = row[bi];
-                }
-                else
-                {
-                    // Composite (unpremultiplied) colour over white.
-                    float af = a * (1f / 255f), white = 255f * (1f - af);
-                    r[o + x] = row[ri] * af + white;
-                    g[o + x] = row[1] * af + white;
-                    b[o + x] = row[bi] * af + white;
-                }
+                r = p[_red];
+                g = p[1];
+                b = p[_blue];
+            }
+            else
+            {
+                // Composite (unpremultiplied) colour over white.
+                float af = a * (1f / 255f), white = 255f * (1f - af);
+                r = p[_red] * af + white;
+                g = p[1] * af + white;
+                b = p[_blue] * af + white;
             }
         }
     }
 
-    private unsafe void ReadRgbaF16(IntPtr pixels, int rowBytes)
+    /// <summary>Reads unpremultiplied half-float RGBA (0–1), clamped, composited over white.</summary>
+    private readonly unsafe struct RgbaF16Reader : IPixel
     {
-        int w = Width, h = Height;
-        Planes(out var r, out var g, out var b);
-        byte* basePtr = (byte*)pixels;
-        for (int y = 0; y < h; y++)
+        public static int Bytes => 8;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Move(byte* p, ref float r, ref float g, ref float b)
         {
-            Half* row = (Half*)(basePtr + (long)y * rowBytes);
-            int o = y * w;
-            for (int x = 0; x < w; x++, row += 4)
-            {
-                float a = Math.Clamp((float)row[3], 0f, 1f);
-                float white = 255f * (1f - a), s = 255f * a;
-                r[o + x] = Math.Clamp((float)row[0], 0f, 1f) * s + white;
-                g[o + x] = Math.Clamp((float)row[1], 0f, 1f) * s + white;
-                b[o + x] = Math.Clamp((float)row[2], 0f, 1f) * s + white;
-            }
+            Half* px = (Half*)p;
+            float a = Math.Clamp((float)px[3], 0f, 1f);
+            float white = 255f * (1f - a), s = 255f * a;
+            r = Math.Clamp((float)px[0], 0f, 1f) * s + white;
+            g = Math.Clamp((float)px[1], 0f, 1f) * s + white;
+            b = Math.Clamp((float)px[2], 0f, 1f) * s + white;
         }
     }
 
-    private unsafe void WriteRgba8(IntPtr pixels, int rowBytes, bool bgra)
+    /// <summary>Writes opaque 8-bit RGBA/BGRA, each value clamped and rounded (<see cref="ToByte"/>).</summary>
+    private readonly unsafe struct Rgba8Writer((int Red, int Blue) offsets) : IPixel
     {
-        int w = Width, h = Height;
-        Planes(out var r, out var g, out var b);
-        var (ri, bi) = RedBlueOffsets(bgra);
-        byte* basePtr = (byte*)pixels;
-        for (int y = 0; y < h; y++)
+        readonly int _red = offsets.Red, _blue = offsets.Blue;
+
+        public static int Bytes => 4;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Move(byte* p, ref float r, ref float g, ref float b)
         {
-            byte* row = basePtr + (long)y * rowBytes;
-            int o = y * w;
-            for (int x = 0; x < w; x++, row += 4)
-            {
-                row[ri] = ToByte(r[o + x]);
-                row[1] = ToByte(g[o + x]);
-                row[bi] = ToByte(b[o + x]);
-                row[3] = 255;
-            }
+            p[_red] = ToByte(r);
+            p[1] = ToByte(g);
+            p[_blue] = ToByte(b);
+            p[3] = 255;
         }
     }
 }

@@ -51,7 +51,6 @@ public sealed class BatchDreamCliTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--frames is not available in batches", "--frames", "3")]
     [InlineData("no layer 'nope'", "--layers", "nope")]
     [InlineData("invalid octaves 0", "--octaves", "0")]
     public void BadDreamOptionsAreOneErrorLine(string reason, string option, string value)
@@ -63,5 +62,18 @@ public sealed class BatchDreamCliTests : IDisposable
         args.AddRange([option, value]);
         CliRunner.Run([.. args]).AssertOneError(2, reason);
         Assert.False(File.Exists(Path.Combine(Out, "a.png")));
+    }
+
+    [Theory]
+    [InlineData("--frames", "3")]
+    [InlineData("--zoom", "0.1")]
+    [InlineData("--frames-dir", "frames")]
+    [InlineData("--dry-run")]
+    [InlineData("--max-memory", "8GiB")]
+    public void SingleImageOptionsAreUnknown(params string[] option)
+    {
+        Corpus.Write(In, "a.png", Corpus.Photo(60, 40, 1));
+        CliRunner.Run([.. Batch(), .. option]).AssertOneError(2, $"unknown option '{option[0][2..]}'");
+        Assert.False(Directory.Exists(Out));
     }
 }

@@ -125,12 +125,4 @@ public class DreamCommandTests
         r.AssertOneError(5, "--tile");
         Assert.Empty(Directory.GetFiles(dir.Path));
     }
-
-    [Fact]
-    public void BatchDream_RefusesDryRun()
-    {
-        using var dir = new TempDir();
-        var r = MLStyle.Tests.Cli.CliRunner.Run("batch", "dream", "--input", dir.Path, "--output", dir.File("out"), "--dry-run");
-        r.AssertOneError(2, "--dry-run");
-    }
 }

@@ -44,4 +44,21 @@ public class HelpTests
             Assert.Contains(lines, l => Regex.IsMatch(l, $@"{Regex.Escape(option)} <\w+>\s+Required\."));
         Assert.DoesNotContain(lines, l => l.Contains("--size ") && l.Contains("Required."));
     }
+
+    static IReadOnlyList<string> Options(string help) =>
+        Regex.Matches(help, @"^\s+(?:-\w, )?(--[\w-]+(?: <\w+>)?)", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToList();
+
+    [Fact]
+    public void BatchDreamHelp_ListsTheDreamOptionsOfEveryImage_AndNotThoseOfOneImage()
+    {
+        var dream = Options(CliRunner.Run("dream", "--help").Stdout);
+        var batch = Options(CliRunner.Run("batch", "dream", "--help").Stdout);
+        string[] oneImage = ["--input <IMAGE>", "--output <IMAGE>", "--frames <N>", "--zoom <F>", "--frames-dir <DIR>", "--dry-run", "--max-memory <SIZE>"];
+        Assert.Superset(oneImage.ToHashSet(), dream.ToHashSet());
+        Assert.Empty(batch.Intersect(oneImage));
+        Assert.Subset(batch.ToHashSet(), dream.Except(oneImage).ToHashSet()); // no option of every image lost
+        Assert.Contains("--input <DIR>", batch);
+        Assert.Contains("--output <DIR>", batch);
+        Assert.Contains("--workers <N>", batch);
+    }
 }
