@@ -20,14 +20,15 @@ public sealed class PreflightTests
         Assert.True(large.ActivationBytes > 3.5 * small.ActivationBytes && large.ActivationBytes < 4.5 * small.ActivationBytes);
         Assert.True(large.Iterating > 2.5 * small.Iterating);
 
-        // L-BFGS keeps 2·m·n history elements (float16 by default, float32 with single precision) plus 3 working float
+        // L-BFGS keeps 2·m·n history elements (float32 by default, float16 with half precision) plus 3 working float
         // vectors, n = 3·W·H; smooth updates 3 more vectors.
         long n = 3L * 512 * 341;
-        Assert.Equal(2L * 50 * n * 2 + (3 + 3) * n * 4, large.OptimizerBytes);
-        Assert.Equal((2L * 100 + 3) * n * 4, Preflight.Estimate(b, Options with { LbfgsHistory = 100, SmoothUpdates = 0,
-            LbfgsHistoryPrecision = MLStyle.Optimization.HistoryPrecision.Single }, 600, 400).OptimizerBytes);
+        Assert.Equal((2L * 25 + 3 + 3) * n * 4, large.OptimizerBytes);
+        Assert.Equal((2L * 100 + 3) * n * 4, Preflight.Estimate(b, Options with { LbfgsHistory = 100, SmoothUpdates = 0 }, 600, 400).OptimizerBytes);
+        Assert.Equal(2L * 100 * n * 2 + 3 * n * 4, Preflight.Estimate(b, Options with { LbfgsHistory = 100, SmoothUpdates = 0,
+            LbfgsHistoryPrecision = MLStyle.Optimization.HistoryPrecision.Half }, 600, 400).OptimizerBytes);
         // Only as many pairs as iterations are ever filled (the buffers are allocated uninitialised).
-        Assert.Equal(2L * 10 * n * 2 + (3 + 3) * n * 4, Preflight.Estimate(b, Options with { Iterations = 10 }, 600, 400).OptimizerBytes);
+        Assert.Equal((2L * 10 + 3 + 3) * n * 4, Preflight.Estimate(b, Options with { Iterations = 10 }, 600, 400).OptimizerBytes);
         var adam = Preflight.Estimate(b, Options with { Optimizer = "adam", SmoothUpdates = 0 }, 600, 400);
         Assert.Equal(3L * n * 4, adam.OptimizerBytes);
         Assert.Equal(0, adam.History);
