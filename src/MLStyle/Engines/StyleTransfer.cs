@@ -191,9 +191,10 @@ public sealed class StyleTransferEngine(Backbone backbone, SessionSettings? sett
             var (contentTargets, styleTargets) = targets[stage];
 
             var contentShapes = Enumerable.Range(0, spec.ContentLayers.Count).Select(i => contentTargets[StyleObjective.ContentTarget(i)].Shape).ToList();
+            int built = cache?.LossSessionsBuilt ?? 0;
             using var ownedSession = cache is null ? new OnnxSession(StyleObjective.BuildLossModel(spec, w, h, contentShapes), _settings) : null;
             var session = ownedSession ?? cache!.LossSession(w, h, contentShapes);
-            ReleaseBuildGarbage();
+            if (ownedSession is not null || cache!.LossSessionsBuilt != built) ReleaseBuildGarbage(); // not for a reused session
             var x = current.Data;
             var grad = new float[x.Length];
             var scalars = new[] { new float[1], new float[1], new float[1], new float[1] };
