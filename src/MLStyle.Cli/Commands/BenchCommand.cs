@@ -22,6 +22,10 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         [CommandOption("--layers <LAYERS>")]
         [Description("Where to cut the trunk; the Gram loss is taken there (default for resnet18: layer3.1,layer4.2).")]
         public string? Layers { get; init; }
+
+        [CommandOption("--profile <DIR>")]
+        [Description("Also profile, with ONNX Runtime, one loss + gradient step of stylize's default objective at each size and print the time per operator and the costliest nodes.")]
+        public string? Profile { get; init; }
     }
 
     /// <inheritdoc />
@@ -75,6 +79,14 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         }
         finally { (GradientRules.StrideOneInputGradient, GradientRules.StridedInputGradient) = original; }
 
+        if (s.Profile is not null)
+            foreach (var size in sizes)
+            {
+                Output.Info($"profile: stylize's default objective at {size}²");
+                var (model, inputs) = DefaultObjectiveStep(backbone, size, s.Seed, settings);
+                ProfileSummary.Run(model, inputs, settings, Path.Combine(s.Profile, $"stylize-{size}"));
+            }
+
         Benchmarks.Write(s.Markdown, [(["trunk to", "size", "conv dX (stride 1/strided)", "forward ms", "loss+grad ms", "ratio", "peak RSS"], rows)]);
         return ExitCodes.Ok;
     }
@@ -95,5 +107,23 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         };
         var bound = session.Bind(inputs, outputs);
         return (bound.Run, new IDisposable[] { bound, session });
+    }
+
+    /// <summary>The loss + gradient model of stylize's default objective on a square random image, with its inputs.</summary>
+    static (global::Onnx.ModelProto Model, Dictionary<string, FloatTensor> Inputs) DefaultObjectiveStep(Backbone backbone, int size, int seed, SessionSettings settings)
+    {
+        var spec = new Engines.StyleTransferOptions().Objective(backbone);
+        var inputs = new Dictionary<string, FloatTensor>();
+        using (var ts = new OnnxSession(StyleObjective.BuildTargetModel(spec), settings))
+        {
+            var content = ts.Run(new Dictionary<string, FloatTensor> { [Backbone.InputName] = Benchmarks.RandomImages(1, size, seed + 1) },
+                Enumerable.Range(0, spec.ContentLayers.Count).Select(StyleObjective.ContentTarget).ToList());
+            var style = ts.Run(new Dictionary<string, FloatTensor> { [Backbone.InputName] = Benchmarks.RandomImages(1, size, seed + 2) },
+                Enumerable.Range(0, spec.StyleLayers.Count).Select(StyleObjective.StyleTarget).ToList());
+            foreach (var (k, v) in content.Concat(style)) inputs[k] = v;
+        }
+        var shapes = Enumerable.Range(0, spec.ContentLayers.Count).Select(i => inputs[StyleObjective.ContentTarget(i)].Shape).ToList();
+        inputs[Backbone.InputName] = Benchmarks.RandomImages(1, size, seed);
+        return (StyleObjective.BuildLossModel(spec, size, size, shapes), inputs);
     }
 }

@@ -115,30 +115,6 @@ public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
         }
     }
 
-    static void Profile(string dir, global::Onnx.ModelProto grad, Dictionary<string, FloatTensor> inputs, SessionSettings settings, int width)
-    {
-        Directory.CreateDirectory(dir);
-        string path;
-        using (var p = new OnnxSession(grad, settings with { ProfilePrefix = Path.Combine(dir, $"stylizer-w{width}") }))
-        {
-            for (int i = 0; i < 3; i++) p.Run(inputs);
-            path = p.EndProfiling();
-        }
-        var byOp = new Dictionary<string, double>();
-        var byNode = new Dictionary<string, double>();
-        using (var doc = JsonDocument.Parse(File.ReadAllText(path)))
-            foreach (var e in doc.RootElement.EnumerateArray())
-            {
-                if (e.GetProperty("cat").GetString() != "Node" || !e.TryGetProperty("args", out var a) || !a.TryGetProperty("op_name", out var op)) continue;
-                var name = e.GetProperty("name").GetString()!;
-                if (!name.EndsWith("_kernel_time")) continue;
-                double ms = e.GetProperty("dur").GetDouble() / 1000 / 3;
-                byOp[op.GetString()!] = byOp.GetValueOrDefault(op.GetString()!) + ms;
-                byNode[name[..^"_kernel_time".Length]] = byNode.GetValueOrDefault(name[..^"_kernel_time".Length]) + ms;
-            }
-        double total = byOp.Values.Sum();
-        Output.Info($"  profile {path}: {total:F0} ms of kernels per run; by operator: " +
-                    string.Join(", ", byOp.OrderByDescending(k => k.Value).Take(10).Select(k => $"{k.Key} {k.Value:F0} ms ({100 * k.Value / total:F0}%)")));
-        Output.Info("  costliest nodes: " + string.Join(", ", byNode.OrderByDescending(k => k.Value).Take(12).Select(k => $"{k.Key} {k.Value:F0} ms")));
-    }
+    static void Profile(string dir, global::Onnx.ModelProto grad, Dictionary<string, FloatTensor> inputs, SessionSettings settings, int width) =>
+        ProfileSummary.Run(grad, inputs, settings, Path.Combine(dir, $"stylizer-w{width}"));
 }

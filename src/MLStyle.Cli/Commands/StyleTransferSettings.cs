@@ -32,8 +32,12 @@ public class StyleTransferSettings : ObjectiveSettings
     public string? LearningRate { get; init; }
 
     [CommandOption("--history <N>")]
-    [Description("L-BFGS history pairs (default 50).")]
-    public int History { get; init; } = 50;
+    [Description("L-BFGS history pairs (default 25).")]
+    public int History { get; init; } = 25;
+
+    [CommandOption("--history-precision <P>")]
+    [Description("Storage of the L-BFGS pairs: single (default, float32) or half (float16 with a scale per vector: half the memory; may leave a faint grid).")]
+    public string HistoryPrecision { get; init; } = "single";
 
     [CommandOption("--line-search <MODE>")]
     [Description("L-BFGS line search: none (default, one evaluation per iteration) or strong-wolfe.")]
@@ -91,6 +95,12 @@ public class StyleTransferSettings : ObjectiveSettings
         Optimizer = Optimizer.ToLowerInvariant(),
         LearningRate = Float(LearningRate, "--learning-rate"),
         LbfgsHistory = History,
+        LbfgsHistoryPrecision = HistoryPrecision.ToLowerInvariant() switch
+        {
+            "half" or "float16" => MLStyle.Optimization.HistoryPrecision.Half,
+            "single" or "float32" => MLStyle.Optimization.HistoryPrecision.Single,
+            _ => throw new MLStyleException($"invalid --history-precision '{HistoryPrecision}': use half or single"),
+        },
         LineSearch = LineSearch.ToLowerInvariant() switch
         {
             "none" => MLStyle.Optimization.LineSearch.None,

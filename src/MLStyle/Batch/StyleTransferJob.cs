@@ -73,6 +73,7 @@ public sealed class StyleTransferJob : IImageJob
             ["optimizer"] = o.Optimizer,
             ["learning_rate"] = o.LearningRate,
             ["history"] = o.Optimizer == "lbfgs" ? o.LbfgsHistory : null,
+            ["history_precision"] = o.Optimizer == "lbfgs" ? o.LbfgsHistoryPrecision.ToString().ToLowerInvariant() : null,
             ["line_search"] = o.Optimizer == "lbfgs" ? o.LineSearch.ToString().ToLowerInvariant() : null,
         };
         spec.WriteTo(json);

@@ -24,7 +24,7 @@ namespace MLStyle.Optimization;
 /// points inside the line search are treated as "step too long".</para>
 /// <para><b>Memory.</b> All buffers are allocated at the first step: <c>2·HistorySize</c> history vectors plus 3
 /// work vectors (direction, gradient, previous gradient), plus 3 more with line search (start point and two trial
-/// gradients). If that allocation throws <see cref="OutOfMemoryException"/> nothing is kept, so the caller can call
+/// gradients). History vectors are float32 or, with <see cref="HistoryPrecision.Half"/>, float16 (half the bytes). If that allocation throws <see cref="OutOfMemoryException"/> nothing is kept, so the caller can call
 /// <see cref="ShrinkHistory"/> and retry. History is a ring buffer of preallocated arrays that are never reallocated.</para>
 /// <para><b>Line search default.</b> Objective evaluations to reach max|x - x*| ≤ 1e-4 (history 100, float32):
 /// 1000-d chained Rosenbrock 5401 without vs 5591 with strong Wolfe (4843 iterations); n = 10 000 diagonal
@@ -48,8 +48,8 @@ public sealed class LbfgsOptimizer : Optimizer
     private float[]? _x0;          // line search start point
 
     // History ring buffer: logical pair i (0 = oldest) lives in slot (_head + i) % _capacity.
-    private float[][]? _s;
-    private float[][]? _y;
+    private HistoryVectors? _s;
+    private HistoryVectors? _y;
     private float[]? _rho;
     private float[]? _alpha;
     private int _head;
@@ -191,29 +191,22 @@ public sealed class LbfgsOptimizer : Optimizer
             return 0;
         }
 
-        var newS = new float[newSize][];
-        var newY = new float[newSize][];
+        var order = new int[newSize];
         var newRho = new float[newSize];
         int keep = Math.Min(_count, newSize);
-        // Newest `keep` pairs in order, followed by spare slot arrays (unused or oldest pairs) to fill the ring.
+        // Newest `keep` pairs in order, followed by spare slots (unused or oldest pairs) to fill the ring.
         for (int j = 0; j < keep; j++)
         {
-            int slot = (_head + _count - keep + j) % _capacity;
-            newS[j] = _s[slot];
-            newY[j] = _y![slot];
-            newRho[j] = _rho![slot];
+            order[j] = (_head + _count - keep + j) % _capacity;
+            newRho[j] = _rho![order[j]];
         }
 
         for (int j = keep, logical = _count; j < newSize; j++, logical++)
-        {
-            int slot = (_head + logical) % _capacity; // unused slots first, then the oldest pairs
-            newS[j] = _s[slot];
-            newY[j] = _y![slot];
-        }
+            order[j] = (_head + logical) % _capacity; // unused slots first, then the oldest pairs
 
-        long released = 2L * (_capacity - newSize) * _n * sizeof(float);
-        _s = newS;
-        _y = newY;
+        long released = 2L * (_capacity - newSize) * _n * _s.ElementBytes;
+        _s.Reorder(order);
+        _y!.Reorder(order);
         _rho = newRho;
         _alpha = new float[newSize];
         _head = 0;
@@ -240,9 +233,11 @@ public sealed class LbfgsOptimizer : Optimizer
     public override long EstimateMemoryBytes(int parameterCount)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(parameterCount);
-        long vectors = 2L * _capacity + 3 + (_options.LineSearch == LineSearch.StrongWolfe ? 3 : 0);
+        long work = 3 + (_options.LineSearch == LineSearch.StrongWolfe ? 3 : 0);
+        long element = _options.HistoryPrecision == HistoryPrecision.Half ? 2 : sizeof(float);
         const long arrayOverhead = 32;
-        return vectors * ((long)parameterCount * sizeof(float) + arrayOverhead) + 2L * _capacity * (sizeof(float) + 8);
+        return work * ((long)parameterCount * sizeof(float) + arrayOverhead)
+            + 2L * _capacity * ((long)parameterCount * element + arrayOverhead) + 2L * _capacity * (sizeof(float) + 8);
     }
 
     private void SetCache(float loss)
@@ -267,13 +262,8 @@ public sealed class LbfgsOptimizer : Optimizer
                 _gradPool[i] = AllocateBuffer(n);
             _grad = _gradPool[0];
             _x0 = lineSearch ? AllocateBuffer(n) : null;
-            _s = new float[_capacity][];
-            _y = new float[_capacity][];
-            for (int i = 0; i < _capacity; i++)
-            {
-                _s[i] = AllocateBuffer(n);
-                _y[i] = AllocateBuffer(n);
-            }
+            _s = HistoryVectors.Create(_options.HistoryPrecision, _capacity, n);
+            _y = HistoryVectors.Create(_options.HistoryPrecision, _capacity, n);
 
             _rho = new float[_capacity];
             _alpha = new float[_capacity];
@@ -289,7 +279,8 @@ public sealed class LbfgsOptimizer : Optimizer
     private void ReleaseBuffers()
     {
         _direction = _prevGrad = _grad = _x0 = _rho = _alpha = null;
-        _gradPool = _s = _y = null;
+        _gradPool = null;
+        _s = _y = null;
         _n = -1;
     }
 
@@ -316,12 +307,12 @@ public sealed class LbfgsOptimizer : Optimizer
             _count++;
         }
 
-        // Swap array references: the slot takes the freshly computed vectors, the scratch buffers take the
-        // evicted (or unused) slot arrays. No copying, no allocation.
-        (_y![slot], _prevGrad) = (y, _y[slot]);
-        (_s![slot], _direction) = (s, _s[slot]);
         _rho![slot] = 1f / ys;
         _hDiag = ys / TensorPrimitives.Dot(y, y);
+        // float32 storage swaps array references (the slot takes the fresh vectors, the scratch buffers the evicted or
+        // unused slot arrays: no copy, no allocation); float16 storage converts and leaves the scratch buffers as they are.
+        _prevGrad = _y!.Store(slot, y);
+        _direction = _s!.Store(slot, s);
     }
 
     /// <summary>Two-loop recursion: d = -H·g.</summary>
@@ -332,17 +323,17 @@ public sealed class LbfgsOptimizer : Optimizer
         for (int i = _count - 1; i >= 0; i--)
         {
             int slot = (_head + i) % _capacity;
-            float a = TensorPrimitives.Dot(_s![slot], q) * _rho![slot];
+            float a = _s!.Dot(slot, q) * _rho![slot];
             alpha[i] = a;
-            TensorPrimitives.MultiplyAdd(_y![slot], -a, q, q);
+            _y!.AddScaled(slot, -a, q);
         }
 
         TensorPrimitives.Multiply(q, _hDiag, q);
         for (int i = 0; i < _count; i++)
         {
             int slot = (_head + i) % _capacity;
-            float be = TensorPrimitives.Dot(_y![slot], q) * _rho![slot];
-            TensorPrimitives.MultiplyAdd(_s![slot], alpha[i] - be, q, q);
+            float be = _y!.Dot(slot, q) * _rho![slot];
+            _s!.AddScaled(slot, alpha[i] - be, q);
         }
     }
 }

@@ -28,6 +28,12 @@ public sealed record LbfgsOptions
     /// </summary>
     public int HistorySize { get; init; } = 100;
 
+    /// <summary>
+    /// Storage of the correction pairs (default <see cref="Optimization.HistoryPrecision.Single"/>, exact;
+    /// <see cref="Optimization.HistoryPrecision.Half"/> halves the history's memory).
+    /// </summary>
+    public HistoryPrecision HistoryPrecision { get; init; } = HistoryPrecision.Single;
+
     /// <summary>Step length multiplier (default 1, as in PyTorch and neural-style).</summary>
     public float LearningRate { get; init; } = 1f;
 
@@ -54,6 +60,8 @@ public sealed record LbfgsOptions
             throw new ArgumentOutOfRangeException(nameof(HistorySize), HistorySize, "L-BFGS history size must be at least 1.");
         if (!(LearningRate > 0f) || !float.IsFinite(LearningRate))
             throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Learning rate must be a positive finite number.");
+        if (!Enum.IsDefined(HistoryPrecision))
+            throw new ArgumentOutOfRangeException(nameof(HistoryPrecision), HistoryPrecision, "Unknown history precision.");
         if (!Enum.IsDefined(LineSearch))
             throw new ArgumentOutOfRangeException(nameof(LineSearch), LineSearch, "Unknown line search.");
         if (!(GradientTolerance >= 0f))

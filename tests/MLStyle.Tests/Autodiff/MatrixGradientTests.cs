@@ -1,3 +1,5 @@
+using MLStyle.Onnx;
+using Onnx;
 using MLStyle.Runtime;
 using MLStyle.Tests.Support;
 
@@ -38,5 +40,39 @@ public class MatrixGradientTests
         var inputs = new Dictionary<string, FloatTensor> { ["A"] = GradCheck.Tensor(3, aShape), ["B"] = GradCheck.Tensor(4, bShape) };
         if (cShape.Length > 0) inputs["C"] = GradCheck.Tensor(5, S(cShape));
         GradCheck.Check(m, "Y", inputs, inputs.Keys.ToArray());
+    }
+
+    static ModelProto GramModel(long[] shape, bool transposeUsedElsewhere) => GradCheck.Build(b =>
+    {
+        b.AddInput("A", ElementType.Float, shape);
+        long[] perm = Enumerable.Range(0, shape.Length).Select(i => (long)i).ToArray();
+        (perm[^1], perm[^2]) = (perm[^2], perm[^1]);
+        var at = b.Transpose("A", perm);
+        var gram = b.MatMul("A", at);
+        var y = b.Mul(gram, b.Constant(GradCheck.Random(11, shape[^2] * shape[^2]), new[] { shape[^2], shape[^2] }));
+        if (transposeUsedElsewhere) y = b.Add(b.ReduceSum(y, null, keepdims: false), b.ReduceSum(b.Mul(at, at), null, keepdims: false));
+        return y;
+    });
+
+    [Theory]
+    [InlineData("5,7", false)]
+    [InlineData("2,4,9", false)]
+    [InlineData("1,3,6", true)]   // Aᵀ also feeds another node: its gradient still flows through the Transpose
+    public void GramProduct_MatchesFiniteDifferences(string shape, bool transposeUsedElsewhere)
+    {
+        var m = GramModel(S(shape), transposeUsedElsewhere);
+        var y = m.Graph.Output[0].Name;
+        GradCheck.Check(m, y, new Dictionary<string, FloatTensor> { ["A"] = GradCheck.Tensor(1, S(shape)) }, new[] { "A" });
+    }
+
+    [Fact]
+    public void GramProduct_GradientIsOneProduct()
+    {
+        // A·Aᵀ: the generic rule would emit dY·A and Aᵀ·dY (then transposed back); the Gram rule emits one product.
+        var m = GramModel(new long[] { 1, 64, 4096 }, transposeUsedElsewhere: false);
+        var grad = MLStyle.Autodiff.Differentiator.Differentiate(m, m.Graph.Output[0].Name, new[] { "A" });
+        Assert.Equal(2, grad.Graph.Node.Count(n => n.OpType == "MatMul")); // the forward Gram and one gradient product
+        // The forward Aᵀ and the transpose of the small [C, C] dY; no transpose of anything A-sized.
+        Assert.Equal(2, grad.Graph.Node.Count(n => n.OpType == "Transpose"));
     }
 }

@@ -165,7 +165,7 @@ public sealed class BadInputTests : IClassFixture<BadInputTests.Files>
         var output = _f.P("dry.png");
         var r = CliRunner.Run(["stylize", "--content", _f.Content, "--style", _f.Style, "--output", output, "--size", "256", "--dry-run"]);
         Assert.Equal(0, r.ExitCode);
-        Assert.Contains("estimate: 256x192, lbfgs history 50: peak memory ~", r.Stdout);
+        Assert.Contains("estimate: 256x192, lbfgs history 25: peak memory ~", r.Stdout);
         Assert.False(File.Exists(output));
         r.AssertNoStackTrace();
     }

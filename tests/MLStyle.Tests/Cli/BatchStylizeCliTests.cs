@@ -81,7 +81,7 @@ public sealed class BatchStylizeCliTests : IDisposable
         Corpus.Write(In, "b.png", []);
         var r = CliRunner.Run(Batch("--dry-run", "--workers", "2"));
         Assert.Equal(0, r.ExitCode);
-        Assert.Contains("estimate: 32x32, lbfgs history 50, 2 workers: peak memory ~", r.Stdout);
+        Assert.Contains("estimate: 32x32, lbfgs history 25, 2 workers: peak memory ~", r.Stdout);
         Assert.Contains("batch: 2 images, 1 of them with unreadable headers", r.Stdout);
         Assert.False(Directory.Exists(Out));
     }

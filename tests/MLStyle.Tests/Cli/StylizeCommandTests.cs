@@ -49,6 +49,7 @@ public class StylizeCommandTests
     [InlineData("--device", "tpu", "invalid device 'tpu'")]
     [InlineData("--model", "vgg77", "unknown model 'vgg77'")]
     [InlineData("--init", "missing.png", "--init: 'missing.png' is neither content, random nor an existing image")]
+    [InlineData("--history-precision", "double", "invalid --history-precision 'double': use half or single")]
     public void Stylize_BadOptions_OneLineError_Exit2(string option, string value, string message)
     {
         using var dir = new TestImages.TempDir();

@@ -20,10 +20,13 @@ public sealed class PreflightTests
         Assert.True(large.ActivationBytes > 3.5 * small.ActivationBytes && large.ActivationBytes < 4.5 * small.ActivationBytes);
         Assert.True(large.Iterating > 2.5 * small.Iterating);
 
-        // L-BFGS keeps 2·m·n floats of history (plus 3 working vectors), n = 3·W·H; smooth updates 3 more vectors.
+        // L-BFGS keeps 2·m·n history elements (float32 by default, float16 with half precision) plus 3 working float
+        // vectors, n = 3·W·H; smooth updates 3 more vectors.
         long n = 3L * 512 * 341;
-        Assert.Equal((2L * 50 + 3 + 3) * n * 4, large.OptimizerBytes);
+        Assert.Equal((2L * 25 + 3 + 3) * n * 4, large.OptimizerBytes);
         Assert.Equal((2L * 100 + 3) * n * 4, Preflight.Estimate(b, Options with { LbfgsHistory = 100, SmoothUpdates = 0 }, 600, 400).OptimizerBytes);
+        Assert.Equal(2L * 100 * n * 2 + 3 * n * 4, Preflight.Estimate(b, Options with { LbfgsHistory = 100, SmoothUpdates = 0,
+            LbfgsHistoryPrecision = MLStyle.Optimization.HistoryPrecision.Half }, 600, 400).OptimizerBytes);
         // Only as many pairs as iterations are ever filled (the buffers are allocated uninitialised).
         Assert.Equal((2L * 10 + 3 + 3) * n * 4, Preflight.Estimate(b, Options with { Iterations = 10 }, 600, 400).OptimizerBytes);
         var adam = Preflight.Estimate(b, Options with { Optimizer = "adam", SmoothUpdates = 0 }, 600, 400);
@@ -53,9 +56,10 @@ public sealed class PreflightTests
 
         // Just below the request: the longest history (halving) that fits.
         var shorter = Preflight.Plan(b, Options, 512, 512, full.PeakBytes - 1);
-        Assert.Equal(25, shorter.Options.LbfgsHistory);
+        int half = Options.LbfgsHistory / 2;
+        Assert.Equal(half, shorter.Options.LbfgsHistory);
         Assert.Equal("lbfgs", shorter.Options.Optimizer);
-        Assert.Contains("using history 25", shorter.Fallback);
+        Assert.Contains($"using history {half}", shorter.Fallback);
         Assert.True(shorter.Estimate.PeakBytes <= full.PeakBytes - 1);
 
         var h6 = Preflight.Estimate(b, Options with { LbfgsHistory = 6 }, 512, 512);
