@@ -56,7 +56,7 @@ public sealed record PreflightCalibration
 /// <param name="BaseBytes">The process before model work.</param>
 /// <param name="WeightBytes">Weights of the pruned trunk, times their copies.</param>
 /// <param name="ActivationBytes">Activations, gradients and per-pixel buffers of the largest scale.</param>
-/// <param name="OptimizerBytes">Optimiser state: L-BFGS 2·m·n pair elements (float16 by default, float32 with single precision) and 3·n floats (+3·n with a strong-Wolfe line search) with m = min(history, iterations), Adam 3·n floats, n = 3·W·H; 3·n more with smooth updates.</param>
+/// <param name="OptimizerBytes">Optimiser state: L-BFGS 2·m·n pair elements (float32 by default, float16 with half precision) and 3·n floats (+3·n with a strong-Wolfe line search) with m = min(history, iterations), Adam 3·n floats, n = 3·W·H; 3·n more with smooth updates.</param>
 /// <param name="ImageBytes">Content, style and working images.</param>
 /// <param name="Setup">Graph building, sessions and targets, all scales.</param>
 /// <param name="Iterating">All iterations of all scales.</param>
@@ -138,7 +138,7 @@ public static class Preflight
             // L-BFGS buffers are allocated uninitialised: history pairs beyond the iteration count are never touched.
             // A strong-Wolfe line search keeps 3 more vectors (two more gradients and the start point).
             int working = options.LineSearch == Optimization.LineSearch.StrongWolfe ? 6 : 3;
-            int pairBytes = options.LbfgsHistoryPrecision == Optimization.HistoryPrecision.Half ? 2 : sizeof(float);
+            int pairBytes = Optimization.HistoryVectors.BytesPerElement(options.LbfgsHistoryPrecision);
             long optimizer = options.Optimizer == "lbfgs" ? (2L * EffectiveHistory(options) * pairBytes + working * sizeof(float)) * n : 3L * n * sizeof(float);
             // Smooth updates keep the variable, the start point and a blur buffer.
             if (options.SmoothUpdates > 1) optimizer += 3L * n * sizeof(float);

@@ -28,6 +28,9 @@ internal abstract class HistoryVectors
         _ => new SingleVectors(capacity, n),
     };
 
+    /// <summary>Bytes per stored element of a history kept at <paramref name="precision"/>.</summary>
+    public static int BytesPerElement(HistoryPrecision precision) => precision == HistoryPrecision.Half ? 2 : sizeof(float);
+
     /// <summary>Bytes per stored element.</summary>
     public abstract int ElementBytes { get; }
 
@@ -57,7 +60,7 @@ internal abstract class HistoryVectors
             for (int i = 0; i < capacity; i++) _v[i] = GC.AllocateUninitializedArray<float>(n);
         }
 
-        public override int ElementBytes => sizeof(float);
+        public override int ElementBytes => BytesPerElement(HistoryPrecision.Single);
 
         public override float[] Store(int slot, float[] v)
         {
@@ -88,7 +91,7 @@ internal abstract class HistoryVectors
             _scale = new float[capacity];
         }
 
-        public override int ElementBytes => 2;
+        public override int ElementBytes => BytesPerElement(HistoryPrecision.Half);
 
         public override float[] Store(int slot, float[] v)
         {

@@ -234,7 +234,7 @@ public sealed class LbfgsOptimizer : Optimizer
     {
         ArgumentOutOfRangeException.ThrowIfNegative(parameterCount);
         long work = 3 + (_options.LineSearch == LineSearch.StrongWolfe ? 3 : 0);
-        long element = _options.HistoryPrecision == HistoryPrecision.Half ? 2 : sizeof(float);
+        long element = HistoryVectors.BytesPerElement(_options.HistoryPrecision);
         const long arrayOverhead = 32;
         return work * ((long)parameterCount * sizeof(float) + arrayOverhead)
             + 2L * _capacity * ((long)parameterCount * element + arrayOverhead) + 2L * _capacity * (sizeof(float) + 8);
