@@ -7,7 +7,7 @@ namespace MLStyle.Cli.Commands;
 
 /// <summary>
 /// <c>mlstyle bench quality</c>: stylises every content × style pair at the given sizes with the stylize options given, measures
-/// each result with <see cref="StyleQuality"/> (style ratio per stage, content ratio, grid peak), and writes a table and a
+/// each result with <see cref="StyleQuality"/> (style ratio per stage, content ratio, grid and stripe peaks), and writes a table and a
 /// contact sheet (content, style, one result per size on each row).
 /// </summary>
 public sealed class BenchQualityCommand : Command<BenchQualityCommand.Settings>
@@ -120,13 +120,13 @@ public sealed class BenchQualityCommand : Command<BenchQualityCommand.Settings>
                     rows.Add(row);
                     sheet.Add(result);
                     Output.Info($"  {row.Content} x {row.Style} @{size}: style {string.Join(" ", m.StyleRatios.Select(F))} (overall {F(m.OverallStyleRatio)}), " +
-                                $"content {F(m.ContentRatio)}, grid {m.GridPeak:F2}{(double.IsNaN(seconds) ? "" : $", {seconds:F0} s")}");
+                                $"content {F(m.ContentRatio)}, grid {m.GridPeak:F2}, stripes {m.StripePeak:F2}{(double.IsNaN(seconds) ? "" : $", {seconds:F0} s")}");
                 }
             }
         }
 
         var header = new[] { "content", "style", "size" }.Concat(quality.Stages.Select(l => $"style {l}"))
-            .Concat(new[] { "style overall", "content", "grid", "seconds" }).ToArray();
+            .Concat(new[] { "style overall", "content", "grid", "stripes", "seconds" }).ToArray();
         Benchmarks.Write(s.Markdown, [(header, rows.Select(r => r.Cells().ToArray()).ToList())], Summary(rows, sizes, quality.Stages).ToList());
         if (s.Sheet is not null)
         {
@@ -149,8 +149,10 @@ public sealed class BenchQualityCommand : Command<BenchQualityCommand.Settings>
             var stage = stages[style.M.StyleRatios.ToList().IndexOf(style.M.WorstStyleRatio)];
             var content = at.MaxBy(r => r.M.ContentRatio)!;
             var grid = at.MaxBy(r => r.M.GridPeak)!;
+            var stripes = at.MaxBy(r => r.M.StripePeak)!;
             yield return $"worst at {size} px: style {F(style.M.WorstStyleRatio)} ({stage}, {style.Content} x {style.Style}), " +
-                         $"content {F(content.M.ContentRatio)} ({content.Content} x {content.Style}), grid {grid.M.GridPeak:F2} ({grid.Content} x {grid.Style})" +
+                         $"content {F(content.M.ContentRatio)} ({content.Content} x {content.Style}), grid {grid.M.GridPeak:F2} ({grid.Content} x {grid.Style}), " +
+                         $"stripes {stripes.M.StripePeak:F2} ({stripes.Content} x {stripes.Style})" +
                          (Median(at.Select(r => r.Seconds)) is var m && !double.IsNaN(m) ? $"; median seconds {m:F0}" : "");
         }
     }
@@ -166,6 +168,7 @@ public sealed class BenchQualityCommand : Command<BenchQualityCommand.Settings>
         public IEnumerable<string> Cells() => new[] { Content, Style, Size.ToString(CultureInfo.InvariantCulture) }
             .Concat(M.StyleRatios.Select(F))
             .Concat(new[] { F(M.OverallStyleRatio), F(M.ContentRatio), M.GridPeak.ToString("F2", CultureInfo.InvariantCulture),
+                M.StripePeak.ToString("F2", CultureInfo.InvariantCulture),
                 double.IsNaN(Seconds) ? "" : Seconds.ToString("F0", CultureInfo.InvariantCulture) });
     }
 }

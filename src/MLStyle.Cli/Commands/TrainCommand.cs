@@ -75,6 +75,10 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("Random shift, 0 to PIXELS in each direction, of the styliser's output before the backbone (a multiple of 4; default 4, 0: none).")]
         public int? Jitter { get; init; }
 
+        [CommandOption("--chroma-tv-weight <W>")]
+        [Description("Weight of the total variation of the two chroma channels, on top of --tv-weight: against colour fringes and hatching (default 0: none).")]
+        public string? ChromaTvWeight { get; init; }
+
         [CommandOption("--checkpoint-every <N>")]
         [Description("Write the styliser and OUTPUT.ckpt every N iterations (default 100; 0: only at the end).")]
         public int CheckpointEvery { get; init; } = 100;
@@ -133,6 +137,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             },
             InputBlur = InputBlur,
             Jitter = Jitter,
+            ChromaTvWeight = Float(ChromaTvWeight, "--chroma-tv-weight"),
         };
     }
 

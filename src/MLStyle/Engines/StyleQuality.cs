@@ -11,7 +11,8 @@ namespace MLStyle.Engines;
 /// <param name="OverallStyleRatio">mean over stages of ‖G(output) − G(style)‖² / ‖G(style)‖², divided by the same mean for the content.</param>
 /// <param name="ContentRatio">mean over the content stages of ‖F(output) − F(content)‖² / ‖F(content)‖², divided by the same for the style.</param>
 /// <param name="GridPeak">the strongest period-2 or period-4 luminance peak over its neighbouring frequencies (about 1 for photos).</param>
-public sealed record StyleQualityReport(IReadOnlyList<double> StyleRatios, double OverallStyleRatio, double ContentRatio, double GridPeak)
+/// <param name="StripePeak">the strongest 2–5-pixel-period peak in any direction, of the luminance or either chroma channel, over its ring of the spectrum (<see cref="StyleQuality.StripePeak"/>).</param>
+public sealed record StyleQualityReport(IReadOnlyList<double> StyleRatios, double OverallStyleRatio, double ContentRatio, double GridPeak, double StripePeak)
 {
     /// <summary>The largest per-stage style ratio.</summary>
     public double WorstStyleRatio => StyleRatios.Max();
@@ -24,7 +25,9 @@ public sealed record StyleQualityReport(IReadOnlyList<double> StyleRatios, doubl
 /// <item>style ratio per stage (conv1 after its ReLU, and the last ReLU of layer1 … layer4 — layer4.2 on the embedded network): ‖G(output) − G(style)‖² over
 /// ‖G(content) − G(style)‖², G = F·Fᵀ/(C·h·w); 0 = the painting's statistics, 1 = no better than the photo;</item>
 /// <item>content ratio at layer2 and layer3: relative feature distance to the photo, over the painting's;</item>
-/// <item>grid peak (<see cref="GridPeak"/>): power of the luminance at periods 2 and 4 over the neighbouring frequencies.</item>
+/// <item>grid peak (<see cref="GridPeak"/>): power of the luminance at periods 2 and 4 over the neighbouring frequencies;</item>
+/// <item>stripe peak (<see cref="StripePeak"/>): the strongest fine periodic pattern in any direction (periods 2–5 pixels), in
+/// the luminance or the chroma, over the power of its ring of the 2-D spectrum.</item>
 /// </list>
 /// The output, the photo and the painting are all resized to one analysis size, the output's size rounded to multiples of 32
 /// (where the network's strided layers align exactly with the image).
@@ -97,7 +100,7 @@ public sealed class StyleQuality : IDisposable
             cStyle += SquaredDistance(fs[key].Data, fc[key].Data) / norm;
         }
         double contentRatio = cStyle > 0 ? cOut / cStyle : cOut > 0 ? double.PositiveInfinity : 0;
-        return new StyleQualityReport(ratios, overall, contentRatio, GridPeak(output));
+        return new StyleQualityReport(ratios, overall, contentRatio, GridPeak(output), StripePeak(output));
     }
 
     static double SquaredDistance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
@@ -148,6 +151,130 @@ public sealed class StyleQuality : IDisposable
             }
         }
         return best;
+    }
+
+    /// <summary>Side of the tiles whose power spectra <see cref="StripePeak"/> averages (Welch's method), in pixels.</summary>
+    public const int StripeTile = 32;
+
+    /// <summary>The periods, in pixels, of the band <see cref="StripePeak"/> searches: 2 … 5 (radial frequency 1/5 … 1/2 cycle per pixel).</summary>
+    public const double StripeMinPeriod = 2, StripeMaxPeriod = 5;
+
+    /// <summary>
+    /// The stripe measure of <paramref name="image"/> at its own resolution: fine periodic patterns in oblique directions —
+    /// diagonal hatching included — in the luminance or the colour. The power spectra of Y = 0.299R + 0.587G + 0.114B and of
+    /// the two chroma channels B − Y and R − Y are averaged over <see cref="StripeTile"/>² tiles overlapping by half (mean
+    /// removed, 2-D Hann window; Welch's method, so a frequency bin varies by a few percent rather than by 100 % as in one
+    /// periodogram), summed over the three channels and multiplied by the squared radial frequency (which flattens the 1/f²
+    /// fall of natural images). The background of a bin is the median of its ring (the bins at the same rounded radius, in
+    /// every direction). Returns the largest bin / background over the bins whose period is 2 … 5 pixels
+    /// (<see cref="StripeMinPeriod"/> … <see cref="StripeMaxPeriod"/>), leaving out the bins within one of the axes: rows and
+    /// columns carry the edges of buildings and the 8- and 16-pixel blocks of JPEG files in photos, and <see cref="GridPeak"/>
+    /// measures those directions. Photos, paintings and <c>stylize</c> results measure 1.5–5, a styliser's diagonal colour
+    /// hatching hundreds (docs/fast-style.md). A ring's median counts as at least 10⁻⁶ of the mean power of all bins, so an
+    /// image with no fine detail at all (a noise-free gradient) measures near 0.
+    /// </summary>
+    public static double StripePeak(ImageTensor image)
+    {
+        int w = image.Width, h = image.Height, t = StripeTile;
+        if (w < t || h < t) return 0;
+        var r = image.Channel(0); var g = image.Channel(1); var bl = image.Channel(2);
+        var channels = new double[3][];
+        for (int c = 0; c < 3; c++) channels[c] = new double[w * h];
+        for (int i = 0; i < w * h; i++)
+        {
+            double y = 0.299 * r[i] + 0.587 * g[i] + 0.114 * bl[i];
+            channels[0][i] = y; channels[1][i] = bl[i] - y; channels[2][i] = r[i] - y;
+        }
+        // The bins of the band, by ring (rounded radius); radius = frequency × tile side.
+        var ringOf = new int[t * t];
+        var flatten = new double[t * t];
+        double rMin = t / StripeMaxPeriod, rMax = t / StripeMinPeriod;
+        for (int v = 0; v < t; v++)
+            for (int u = 0; u < t; u++)
+            {
+                int fu = u <= t / 2 ? u : u - t, fv = v <= t / 2 ? v : v - t;
+                double rad = Math.Sqrt(fu * fu + fv * fv);
+                bool axis = Math.Abs(fu) <= 1 || Math.Abs(fv) <= 1;
+                ringOf[v * t + u] = rad >= rMin && rad <= rMax && !axis ? (int)Math.Round(rad) : -1;
+                flatten[v * t + u] = rad * rad;
+            }
+        var rings = ringOf.Where(k => k >= 0).Distinct().ToArray();
+        var power = new double[t * t];
+        foreach (var ch in channels)
+        {
+            var p = WelchPower(ch, w, h, t);
+            for (int i = 0; i < power.Length; i++) power[i] += p[i] * flatten[i];
+        }
+        // A ring with (next to) no power — a noise-free gradient's, where only rounding errors remain — has no peak to speak of.
+        double floor = 1e-6 * power.Average();
+        double best = 0;
+        foreach (var ring in rings)
+        {
+            var bins = Enumerable.Range(0, t * t).Where(i => ringOf[i] == ring).ToArray();
+            var sorted = bins.Select(i => power[i]).OrderBy(p => p).ToArray();
+            double median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
+            best = Math.Max(best, sorted[^1] / Math.Max(median, floor));
+        }
+        return best;
+    }
+
+    /// <summary>
+    /// The power spectrum of <paramref name="x"/> (<paramref name="w"/>×<paramref name="h"/>) averaged over
+    /// <paramref name="t"/>² tiles at a stride of t/2 (the last row and column of tiles end at the image's edges), each
+    /// mean-removed and Hann-windowed: <c>[v·t + u]</c> for the frequencies u/t, v/t.
+    /// </summary>
+    static double[] WelchPower(double[] x, int w, int h, int t)
+    {
+        static int[] Origins(int len, int t)
+        {
+            var o = new List<int>();
+            for (int p = 0; p + t <= len; p += t / 2) o.Add(p);
+            if (o[^1] + t < len) o.Add(len - t);
+            return o.ToArray();
+        }
+        var hann = new double[t];
+        for (int i = 0; i < t; i++) hann[i] = 0.5 - 0.5 * Math.Cos(2 * Math.PI * (i + 0.5) / t);
+        var cos = new double[t * t];
+        var sin = new double[t * t];
+        for (int k = 0; k < t; k++)
+            for (int n = 0; n < t; n++) { double a = 2 * Math.PI * k * n / t; cos[k * t + n] = Math.Cos(a); sin[k * t + n] = Math.Sin(a); }
+        var power = new double[t * t];
+        var tile = new double[t * t];
+        var re = new double[t * t];
+        var im = new double[t * t];
+        int tiles = 0;
+        foreach (var oy in Origins(h, t))
+            foreach (var ox in Origins(w, t))
+            {
+                double mean = 0;
+                for (int y = 0; y < t; y++)
+                    for (int xx = 0; xx < t; xx++) mean += tile[y * t + xx] = x[(oy + y) * w + ox + xx];
+                mean /= t * t;
+                for (int y = 0; y < t; y++)
+                    for (int xx = 0; xx < t; xx++) tile[y * t + xx] = (tile[y * t + xx] - mean) * hann[y] * hann[xx];
+                // Rows: DFT along x (real input) → re/im [y, u]; then columns: DFT along y → [v, u].
+                for (int y = 0; y < t; y++)
+                    for (int u = 0; u < t; u++)
+                    {
+                        double sr = 0, si = 0;
+                        for (int n = 0; n < t; n++) { double vx = tile[y * t + n]; sr += vx * cos[u * t + n]; si -= vx * sin[u * t + n]; }
+                        re[y * t + u] = sr; im[y * t + u] = si;
+                    }
+                for (int v = 0; v < t; v++)
+                    for (int u = 0; u < t; u++)
+                    {
+                        double sr = 0, si = 0;
+                        for (int n = 0; n < t; n++)
+                        {
+                            double c = cos[v * t + n], s = sin[v * t + n], a = re[n * t + u], b = im[n * t + u];
+                            sr += a * c + b * s; si += b * c - a * s;
+                        }
+                        power[v * t + u] += sr * sr + si * si;
+                    }
+                tiles++;
+            }
+        for (int i = 0; i < power.Length; i++) power[i] /= tiles;
+        return power;
     }
 
     /// <summary>Mean over lines (rows or columns) of |DFT_k|² of each mean-removed line, at the frequencies <paramref name="ks"/>.</summary>

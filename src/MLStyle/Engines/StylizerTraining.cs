@@ -101,6 +101,15 @@ public sealed record StylizerTrainingOptions
     /// <summary>The default jitter in training.</summary>
     public const int DefaultJitter = 4;
 
+    /// <summary>
+    /// Weight of the chroma total variation (<see cref="StyleObjectiveSpec.ChromaTvWeight"/>), on top of <see cref="TvWeight"/>
+    /// (default <see cref="DefaultChromaTvWeight"/>).
+    /// </summary>
+    public float? ChromaTvWeight { get; init; }
+
+    /// <summary>The default chroma total-variation weight in training.</summary>
+    public const float DefaultChromaTvWeight = 0f;
+
     /// <summary>Checks every option; an <see cref="MLStyleException"/> names the first bad one.</summary>
     public void Validate()
     {
@@ -110,6 +119,7 @@ public sealed record StylizerTrainingOptions
         if (TimeLimit is { } t && t <= TimeSpan.Zero) throw new MLStyleException("invalid time limit: must be positive");
         if (!(LearningRate > 0 && float.IsFinite(LearningRate))) throw new MLStyleException($"invalid learning rate {LearningRate}: must be positive");
         if (StyleSize is { } s && (s < 16 || s > 16384)) throw new MLStyleException($"invalid style size {s}: must be between 16 and 16384 pixels");
+        if (ChromaTvWeight is { } c && !(c >= 0 && float.IsFinite(c))) throw new MLStyleException($"invalid chroma tv weight {c}: must be finite and non-negative");
         if (Jitter is { } j && (j < 0 || j > 64 || j % 4 != 0)) throw new MLStyleException($"invalid jitter {j}: must be a multiple of 4 between 0 and 64 pixels");
         Shape.Validate();
     }
@@ -121,7 +131,7 @@ public sealed record StylizerTrainingOptions
         Backbone = spec.Backbone.Hash, spec.ContentWeight, spec.StyleWeight, spec.TvWeight,
         Content = spec.ContentLayers.Select(l => $"{l.Layer}:{l.Weight}"), Style = spec.StyleLayers.Select(l => $"{l.Layer}:{l.Weight}"),
         Smoothing = spec.Smoothing.ToString(), spec.InputBlur, Jitter = JitterPixels, styleHash,
-    });
+    }) + (spec.ChromaTvWeight != 0 ? $"|chroma_tv={spec.ChromaTvWeight.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "");
 
     /// <summary>The jitter in pixels (<see cref="Jitter"/> or its default).</summary>
     public int JitterPixels => Jitter ?? DefaultJitter;
@@ -241,7 +251,7 @@ public sealed class StylizerTrainer
             o.StyleLayers ?? (_backbone.Kind == BackboneKind.ResNet18 ? StylizerTrainingOptions.ResNet18StyleLayers : null),
             o.ContentWeight ?? (_backbone.Kind == BackboneKind.ResNet18 ? StylizerTrainingOptions.ResNet18ContentWeight : null),
             o.StyleWeight, o.TvWeight ?? StylizerTrainingOptions.DefaultTvWeight, o.Smoothing,
-            o.InputBlur ?? StylizerTrainingOptions.DefaultInputBlur);
+            o.InputBlur ?? StylizerTrainingOptions.DefaultInputBlur) with { ChromaTvWeight = o.ChromaTvWeight ?? StylizerTrainingOptions.DefaultChromaTvWeight };
 
     /// <summary>A short hash of a style image (part of a checkpoint's fingerprint).</summary>
     public static string StyleHash(ImageTensor style)

@@ -53,6 +53,20 @@ public static class StyleLosses
         return b.Div(b.Add(sh, sw), b.ElementCount(image, 2));
     }
 
+    /// <summary>The two chroma channels B − Y and R − Y (Y = 0.299R + 0.587G + 0.114B) of the chroma total variation.</summary>
+    static readonly float[] ChromaRows = { -0.299f, -0.587f, 0.886f, 0.701f, -0.587f, -0.114f };
+
+    /// <summary>
+    /// Chroma total variation: <see cref="TotalVariation"/> of the two chroma channels B − Y and R − Y of <paramref name="image"/>
+    /// (<c>[N, 3, H, W]</c>, 0–255; a 1×1 convolution), so a colour pattern whose channels alternate out of phase — pixel-scale
+    /// colour fringes or hatching — costs more than a luminance edge of the same contrast.
+    /// </summary>
+    public static string ChromaTotalVariation(GraphBuilder b, string image)
+    {
+        var chroma = b.Node("Conv", new[] { image, b.Constant(ChromaRows, new long[] { 2, 3, 1, 1 }, "chroma_rows") }, "chroma");
+        return TotalVariation(b, chroma);
+    }
+
     /// <summary>
     /// Makes <paramref name="model"/> read its input <paramref name="input"/> (<c>[N, 3, H, W]</c>) through a separable binomial
     /// blur of <paramref name="taps"/> taps (3 or 5), reflect-padded so the size stays: a depthwise convolution placed first.

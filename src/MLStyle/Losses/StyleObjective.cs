@@ -57,6 +57,13 @@ public sealed record StyleObjectiveSpec(
     /// </summary>
     public int InputBlur { get; init; }
 
+    /// <summary>
+    /// Weight of the chroma total variation (<see cref="StyleLosses.ChromaTotalVariation"/>), added to the total-variation term
+    /// (default 0: none). It penalises colour patterns whose channels alternate out of phase, which the plain total variation
+    /// prices no higher than a luminance edge.
+    /// </summary>
+    public float ChromaTvWeight { get; init; }
+
     /// <summary>The backbone's defaults (<see cref="StyleDefaults.For"/>), with optional overrides; validated.</summary>
     public static StyleObjectiveSpec FromDefaults(Backbone backbone, IReadOnlyList<WeightedLayer>? content = null, IReadOnlyList<WeightedLayer>? style = null,
         float? contentWeight = null, float? styleWeight = null, float? tvWeight = null, ActivationSmoothing? smoothing = null, int? inputBlur = null)
@@ -83,7 +90,7 @@ public sealed record StyleObjectiveSpec(
     public void Validate()
     {
         foreach (var l in ContentLayers.Concat(StyleLayers)) Backbone.Layer(l.Layer);
-        foreach (var (n, v) in new[] { ("content weight", ContentWeight), ("style weight", StyleWeight), ("tv weight", TvWeight) })
+        foreach (var (n, v) in new[] { ("content weight", ContentWeight), ("style weight", StyleWeight), ("tv weight", TvWeight), ("chroma tv weight", ChromaTvWeight) })
             if (!(v >= 0) || float.IsInfinity(v)) throw new MLStyleException($"invalid {n} {v}: must be finite and non-negative");
         if (InputBlur is not (0 or 1 or 3 or 5)) throw new MLStyleException($"invalid input blur {InputBlur}: use 0 (none), 3 or 5 taps");
     }
@@ -93,7 +100,8 @@ public sealed record StyleObjectiveSpec(
 
     /// <summary>
     /// Writes the objective into <paramref name="json"/> as <c>content_weight</c>, <c>style_weight</c>, <c>tv_weight</c>,
-    /// <c>content_layers</c>, <c>style_layers</c> (<c>[{layer, weight}]</c>), <c>smoothing</c> and <c>input_blur</c>, in that order.
+    /// <c>content_layers</c>, <c>style_layers</c> (<c>[{layer, weight}]</c>), <c>smoothing</c> and <c>input_blur</c>, in that order,
+    /// then <c>chroma_tv_weight</c> when it is not 0 (so the keys of objectives without it stay as they were).
     /// </summary>
     public JsonObject WriteTo(JsonObject json)
     {
@@ -106,6 +114,7 @@ public sealed record StyleObjectiveSpec(
         json["style_layers"] = Layers(StyleLayers);
         json["smoothing"] = Smoothing.ToString().ToLowerInvariant();
         json["input_blur"] = InputBlur > 1 ? InputBlur : 0;
+        if (ChromaTvWeight != 0) json["chroma_tv_weight"] = ChromaTvWeight;
         return json;
     }
 
@@ -117,7 +126,7 @@ public sealed record StyleObjectiveSpec(
 /// <param name="Loss">Content + style + total variation.</param>
 /// <param name="Content">Σ content weight · layer weight · content loss.</param>
 /// <param name="Style">Σ style weight · layer weight · style loss.</param>
-/// <param name="Tv">Total-variation weight · total variation.</param>
+/// <param name="Tv">Total-variation weight · total variation (+ chroma total-variation weight · chroma total variation).</param>
 public sealed record StyleLossTerms(string Loss, string Content, string Style, string Tv);
 
 /// <summary>
@@ -249,6 +258,7 @@ public static class StyleObjective
         var content = StyleLosses.WeightedSum(b, contentTerms);
         var style = StyleLosses.WeightedSum(b, styleTerms);
         var tv = b.Mul(PerImage(b, StyleLosses.TotalVariation(b, image), image), spec.TvWeight);
+        if (spec.ChromaTvWeight > 0) tv = b.Add(tv, b.Mul(PerImage(b, StyleLosses.ChromaTotalVariation(b, image), image), spec.ChromaTvWeight));
         return new StyleLossTerms(b.Sum(new[] { content, style, tv }), content, style, tv);
     }
 

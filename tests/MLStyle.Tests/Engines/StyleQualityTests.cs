@@ -94,6 +94,74 @@ public class StyleQualityTests
         Assert.True(StyleQuality.GridPeak(o) > 3);
     }
 
+    /// <summary>
+    /// Adds a sinusoidal stripe pattern of <paramref name="period"/> pixels across the direction (dx, dy): ±amplitude of the
+    /// luminance when <paramref name="chromaOnly"/> is false; otherwise R and B move against G so that Y = 0.299R + 0.587G + 0.114B
+    /// stays unchanged (the colour alternates, the brightness does not).
+    /// </summary>
+    static ImageTensor WithStripes(ImageTensor img, double period, double dx, double dy, float amplitude, bool chromaOnly)
+    {
+        var o = img.Clone();
+        double n = Math.Sqrt(dx * dx + dy * dy);
+        var r = o.Channel(0); var g = o.Channel(1); var b = o.Channel(2);
+        for (int y = 0; y < o.Height; y++)
+            for (int x = 0; x < o.Width; x++)
+            {
+                int i = y * o.Width + x;
+                float v = amplitude * (float)Math.Sin(2 * Math.PI * (x * dx + y * dy) / n / period);
+                if (chromaOnly) { r[i] += v; b[i] += v; g[i] -= v * (0.299f + 0.114f) / 0.587f; }
+                else { r[i] += v; g[i] += v; b[i] += v; }
+            }
+        return o;
+    }
+
+    [Fact]
+    public void StripePeak_SmoothImagesNoiseAndGradientsMeasureLow()
+    {
+        foreach (var (w, h, seed) in new[] { (256, 192, 1), (200, 256, 2) })
+        {
+            double s = StyleQuality.StripePeak(SmoothNoise(w, h, seed));
+            Assert.True(s is > 0.5 and < 2.5, $"{w}x{h}: {s:F3}");
+        }
+        var rng = new Random(4);
+        var noise = new ImageTensor(160, 128);
+        for (int i = 0; i < noise.Data.Length; i++) noise.Data[i] = (float)(rng.NextDouble() * 255);
+        Assert.InRange(StyleQuality.StripePeak(noise), 0.5, 2.5);
+
+        // A noise-free gradient, diagonal and coloured: no fine detail at all.
+        var ramp = new ImageTensor(128, 96);
+        for (int c = 0; c < 3; c++)
+        {
+            var ch = ramp.Channel(c);
+            for (int y = 0; y < 96; y++) for (int x = 0; x < 128; x++) ch[y * 128 + x] = 20 + x * (1 + c * 0.3f) + 0.7f * y;
+        }
+        Assert.InRange(StyleQuality.StripePeak(ramp), 0.0, 1.0);
+        Assert.Equal(0, StyleQuality.StripePeak(new ImageTensor(16, 16)));   // smaller than a tile
+    }
+
+    [Theory]
+    [InlineData(3.0, 1.0, 1.0, false)]    // diagonal, period 3
+    [InlineData(4.2, 1.0, -2.0, false)]   // steep, period 4.2
+    [InlineData(2.5, 3.0, 1.0, false)]
+    [InlineData(3.5, 1.0, 1.0, true)]     // colour only: the luminance is untouched
+    [InlineData(4.8, -1.0, 2.0, true)]
+    public void StripePeak_ObliqueStripesScoreHigh(double period, double dx, double dy, bool chromaOnly)
+    {
+        var clean = SmoothNoise(256, 192, 5);
+        var striped = WithStripes(clean, period, dx, dy, 12f, chromaOnly);
+        double before = StyleQuality.StripePeak(clean), after = StyleQuality.StripePeak(striped);
+        Assert.True(after > 10, $"stripes of period {period} along ({dx}, {dy}) measured {after:F2}");
+        Assert.True(after > 5 * before, $"before {before:F2}, after {after:F2}");
+    }
+
+    [Fact]
+    public void A_colour_only_diagonal_hatching_escapes_the_grid_peak_but_not_the_stripe_peak()
+    {
+        var striped = WithStripes(SmoothNoise(256, 192, 3), 4.0, 1.0, 1.0, 6f, chromaOnly: true);
+        Assert.True(StyleQuality.GridPeak(striped) < 1.6, $"grid {StyleQuality.GridPeak(striped):F2}");
+        Assert.True(StyleQuality.StripePeak(striped) > 10, $"stripes {StyleQuality.StripePeak(striped):F2}");
+    }
+
     [Fact]
     public void Measure_IdentitiesOnResNet18()
     {
@@ -119,6 +187,7 @@ public class StyleQualityTests
         Assert.InRange(half.ContentRatio, 0.01, 0.99);
         Assert.Equal(new[] { "conv1", "layer1.1", "layer2.1", "layer3.1", "layer4.2" }, q.Stages);
         Assert.Equal(q.Stages.Count, half.StyleRatios.Count);
+        Assert.Equal(StyleQuality.StripePeak(mix), half.StripePeak);
     }
 
     [Theory]
