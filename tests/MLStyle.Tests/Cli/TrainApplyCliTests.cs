@@ -76,6 +76,7 @@ public sealed class TrainApplyCliTests : IClassFixture<TrainApplyCliTests.Files>
         CliRunner.Run(Train(_f.P("photos"), _f.P("x.onnx"), "--resume")).AssertOneError(ExitCodes.BadInput, "no checkpoint");
         CliRunner.Run(Train(_f.P("photos"), _f.P("x.onnx"), "--width", "1")).AssertOneError(ExitCodes.BadInput, "width");
         CliRunner.Run(Train(_f.P("photos"), _f.P("x.onnx"), "--learning-rate", "-1")).AssertOneError(ExitCodes.BadInput, "learning rate");
+        CliRunner.Run(Train(_f.P("photos"), _f.P("x.onnx"), "--chroma-tv-weight", "-1")).AssertOneError(ExitCodes.BadInput, "chroma tv weight");
         Assert.False(File.Exists(_f.P("x.onnx")));
     }
 
