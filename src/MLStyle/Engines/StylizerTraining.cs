@@ -108,7 +108,7 @@ public sealed record StylizerTrainingOptions
     public float? ChromaTvWeight { get; init; }
 
     /// <summary>The default chroma total-variation weight in training.</summary>
-    public const float DefaultChromaTvWeight = 0f;
+    public const float DefaultChromaTvWeight = 30000f;
 
     /// <summary>Checks every option; an <see cref="MLStyleException"/> names the first bad one.</summary>
     public void Validate()
