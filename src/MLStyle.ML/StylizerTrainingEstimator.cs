@@ -88,6 +88,9 @@ public sealed class StylizerTrainingEstimator : IEstimator<TransformerChain<ITra
         /// <summary>Total-variation weight (default <see cref="StylizerTrainingOptions.DefaultTvWeight"/>).</summary>
         public float? TvWeight { get; set; }
 
+        /// <summary>Weight of the chroma total variation, on top of <see cref="TvWeight"/> (default <see cref="StylizerTrainingOptions.DefaultChromaTvWeight"/>; 0: none).</summary>
+        public float? ChromaTvWeight { get; set; }
+
         /// <summary>Content layers, e.g. <c>layer2.1</c> (default: the backbone's).</summary>
         public string? ContentLayers { get; set; }
 
@@ -133,6 +136,7 @@ public sealed class StylizerTrainingEstimator : IEstimator<TransformerChain<ITra
         ContentWeight = _options.ContentWeight,
         StyleWeight = _options.StyleWeight,
         TvWeight = _options.TvWeight,
+        ChromaTvWeight = _options.ChromaTvWeight,
         ContentLayers = _options.ContentLayers is null ? null : WeightedLayer.ParseList(_options.ContentLayers),
         StyleLayers = _options.StyleLayers is null ? null : WeightedLayer.ParseList(_options.StyleLayers),
     };

@@ -56,6 +56,9 @@ public class StylizerTrainingTests
     {
         var ml = new MLContext(seed: 1);
         Assert.Throws<ArgumentException>(() => ml.Transforms.StylizeImages("S", "Pixels", new StylizerTrainingEstimator.Options()));
+        var chroma = Tiny();
+        chroma.ChromaTvWeight = -1f;
+        Assert.Contains("chroma tv weight", Assert.Throws<MLStyleException>(() => ml.Transforms.StylizeImages("S", "Pixels", chroma)).Message);
         var two = ml.Data.LoadFromEnumerable(TestData.ContentRows(32));
         var e = Assert.Throws<MLStyleException>(() => ml.Transforms.StylizeImages("S", "Pixels", Tiny()).Fit(two));
         Assert.Contains("at least 3", e.Message);
