@@ -156,9 +156,8 @@ public static class FastStylizer
                 ? $"the styliser holds one style; style weights ({weights.Count} given) need a styliser trained on several styles"
                 : $"the styliser holds {styles} styles; give {styles} style weights, not {weights.Count}");
         if (weights.Any(v => !float.IsFinite(v) || v < 0)) throw new MLStyleException($"invalid style weights {string.Join(",", weights)}: each must be a finite number 0 or more");
-        double sum = weights.Sum(v => (double)v);
-        if (!(sum > 0)) throw new MLStyleException($"invalid style weights {string.Join(",", weights)}: at least one must be positive");
-        return weights.Select(v => (float)(v / sum)).ToArray();
+        if (!weights.Any(v => v > 0)) throw new MLStyleException($"invalid style weights {string.Join(",", weights)}: at least one must be positive");
+        return Losses.StyleTargets.BlendWeights(weights, styles);
     }
 
     /// <summary>
