@@ -15,11 +15,15 @@ public class StylizerTrainingTests
         OutputKind = ImageOutputKind.Pixels,
     };
 
+    /// <summary>The two content rows and their mirror images (training needs at least 3 photos).</summary>
+    static PixelRow[] FourRows() =>
+        TestData.ContentRows(32).Concat(TestData.ContentRows(32).Select(r => new PixelRow { Pixels = r.Pixels.Reverse().ToArray() })).ToArray();
+
     [Fact]
     public void StylizeImages_FitTrainsOnTheColumn_TransformsEveryRow_AndSurvivesSaveLoad()
     {
         var ml = new MLContext(seed: 1);
-        var rows = TestData.ContentRows(32).Concat(TestData.ContentRows(32).Select(r => new PixelRow { Pixels = r.Pixels.Reverse().ToArray() })).ToArray();
+        var rows = FourRows();
         var data = ml.Data.LoadFromEnumerable(rows);
         var file = Path.Combine(Path.GetTempPath(), $"mlstyle-trained-{Guid.NewGuid():N}.onnx");
         try
@@ -55,7 +59,7 @@ public class StylizerTrainingTests
     public void StylizeImages_WithSeveralStyles_TrainsOneNetwork_AppliesTheChosenBlend_AndSurvivesSaveLoad()
     {
         var ml = new MLContext(seed: 1);
-        var rows = TestData.ContentRows(32).Concat(TestData.ContentRows(32).Select(r => new PixelRow { Pixels = r.Pixels.Reverse().ToArray() })).ToArray();
+        var rows = FourRows();
         var data = ml.Data.LoadFromEnumerable(rows);
         var file = Path.Combine(Path.GetTempPath(), $"mlstyle-trained2-{Guid.NewGuid():N}.onnx");
         try
