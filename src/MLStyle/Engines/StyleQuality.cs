@@ -146,7 +146,7 @@ public sealed class StyleQuality : IDisposable
                 var power = LinePower(y, w, h, rows, ks);
                 double peak = peakKs.Max(k => power[Array.IndexOf(ks, k)]);
                 var bg = bgKs.Select(k => power[Array.IndexOf(ks, k)]).OrderBy(v => v).ToArray();
-                double median = bg.Length % 2 == 1 ? bg[bg.Length / 2] : 0.5 * (bg[bg.Length / 2 - 1] + bg[bg.Length / 2]);
+                double median = MedianOfSorted(bg);
                 if (median > 0) best = Math.Max(best, peak / median);
             }
         }
@@ -212,7 +212,7 @@ public sealed class StyleQuality : IDisposable
         {
             var bins = Enumerable.Range(0, t * t).Where(i => ringOf[i] == ring).ToArray();
             var sorted = bins.Select(i => power[i]).OrderBy(p => p).ToArray();
-            double median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
+            double median = MedianOfSorted(sorted);
             best = Math.Max(best, sorted[^1] / Math.Max(median, floor));
         }
         return best;
@@ -276,6 +276,9 @@ public sealed class StyleQuality : IDisposable
         for (int i = 0; i < power.Length; i++) power[i] /= tiles;
         return power;
     }
+
+    /// <summary>The median of an ascending array (the mean of the middle two for an even length).</summary>
+    static double MedianOfSorted(double[] a) => a.Length % 2 == 1 ? a[a.Length / 2] : 0.5 * (a[a.Length / 2 - 1] + a[a.Length / 2]);
 
     /// <summary>Mean over lines (rows or columns) of |DFT_k|² of each mean-removed line, at the frequencies <paramref name="ks"/>.</summary>
     static double[] LinePower(double[] y, int w, int h, bool rows, int[] ks)
