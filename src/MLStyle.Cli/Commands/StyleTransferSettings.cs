@@ -64,7 +64,7 @@ public class StyleTransferSettings : ObjectiveSettings
     public string? Scales { get; init; }
 
     [CommandOption("--smooth-updates <TAPS>")]
-    [Description("Blur every change the optimiser makes to the image, against stride grids: 0 (off), 3, 5, 7 or 9 taps (default: by size, 3 taps at 256 px, 9 from 512 px).")]
+    [Description("Blur every change the optimiser makes to the image, against stride grids: 0 (off), 3, 5, 7 or 9 taps (default 3).")]
     public int? SmoothUpdates { get; init; }
 
     [CommandOption("--tolerance <T>")]
@@ -120,7 +120,7 @@ public class StyleTransferSettings : ObjectiveSettings
         StyleLayers = StyleLayerList(),
         Tolerance = Float(Tolerance, "--tolerance")!.Value,
         InputBlur = InputBlur,
-        SmoothUpdates = SmoothUpdates,
+        SmoothUpdates = SmoothUpdates ?? new StyleTransferOptions().SmoothUpdates,
     };
 }
 

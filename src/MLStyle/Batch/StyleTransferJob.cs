@@ -84,7 +84,7 @@ public sealed class StyleTransferJob : IImageJob
         json["seed"] = o.Seed;
         json["preserve_colors"] = o.PreserveColors;
         json["tolerance"] = o.Tolerance;
-        json["smooth_updates"] = new JsonArray(o.EffectiveScales.Select(s => (JsonNode)(o.SmoothUpdatesAt(s) > 1 ? o.SmoothUpdatesAt(s) : 0)).ToArray());
+        json["smooth_updates"] = o.SmoothUpdates > 1 ? o.SmoothUpdates : 0;
         return json;
     }
 

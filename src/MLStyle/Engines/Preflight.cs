@@ -173,7 +173,7 @@ public static class Preflight
             int pairBytes = Optimization.HistoryVectors.BytesPerElement(options.LbfgsHistoryPrecision);
             long optimizer = options.Optimizer == "lbfgs" ? (2L * EffectiveHistory(options) * pairBytes + working * sizeof(float)) * n : 3L * n * sizeof(float);
             // Smooth updates keep the variable, the start point and a blur buffer.
-            if (options.SmoothUpdatesAt(scale) > 1) optimizer += 3L * n * sizeof(float);
+            if (options.SmoothUpdates > 1) optimizer += 3L * n * sizeof(float);
             var (sw, sh) = ImageIO.SizeForLongSide(contentWidth, contentHeight, Math.Max(16, (int)Math.Round(scale * options.StyleScale)));
             long images = (5L * n + 3L * styleCount * Math.Max((long)sw * sh, (long)sh * sw)) * sizeof(float) + 3L * contentWidth * contentHeight * sizeof(float);
             long act = (long)(activations * c.ActivationFactor + (double)w * h * c.PixelBytes);

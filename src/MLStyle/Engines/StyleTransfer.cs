@@ -80,26 +80,9 @@ public sealed record StyleTransferOptions
 
     /// <summary>
     /// Taps (3, 5, 7 or 9; 0: off) of the blur applied to every change the optimiser makes to the image (x = start + blur(z), see
-    /// <see cref="BlurredUpdates"/>): keeps the strided layers' period-2/4 gradient pattern out of the picture. Default null:
-    /// by each scale's size (<see cref="DefaultSmoothUpdates"/>: 3 taps at 256 px, 9 from 512 px).
+    /// <see cref="BlurredUpdates"/>): keeps the strided layers' period-2/4 gradient pattern out of the picture. Default 3.
     /// </summary>
-    public int? SmoothUpdates { get; init; }
-
-    /// <summary>
-    /// The default smooth-update taps at a long side of <paramref name="longSide"/> pixels: a blur whose width grows with the
-    /// picture (variance 0.5 · (longSide / 256)² pixels², the odd tap count nearest 1 + 4 · variance), from 3 taps at 256 px or
-    /// less to 9 taps at 512 px and more. Chosen with <c>mlstyle bench quality</c> (docs/style-transfer.md): 3 taps leave
-    /// fine streaks and speckle at 512 px (grid up to 3.1), 9 taps remove them with the style and content measures unchanged.
-    /// 9 is also the cap above 512 px (1024 px is not measured with wider blurs).
-    /// </summary>
-    public static int DefaultSmoothUpdates(int longSide)
-    {
-        double r = Math.Min(longSide, 512) / 256.0;
-        return Math.Max(3, 2 * (int)Math.Round(r * r, MidpointRounding.AwayFromZero) + 1);
-    }
-
-    /// <summary>The smooth-update taps of a scale whose long side is <paramref name="longSide"/> (0 or 1: off).</summary>
-    public int SmoothUpdatesAt(int longSide) => SmoothUpdates ?? DefaultSmoothUpdates(longSide);
+    public int SmoothUpdates { get; init; } = 3;
 
     /// <summary>Stop a stage early when the loss changes by less than this fraction for 5 iterations (default 1e-5; 0 disables).</summary>
     public double Tolerance { get; init; } = 1e-5;
@@ -128,7 +111,7 @@ public sealed record StyleTransferOptions
             if (blend.Any(w => !(w >= 0) || float.IsInfinity(w)) || blend.Sum() <= 0) throw new MLStyleException("style blend weights must be non-negative with a positive sum");
         }
         if (!Enum.IsDefined(LbfgsHistoryPrecision)) throw new MLStyleException($"invalid L-BFGS history precision {LbfgsHistoryPrecision}");
-        if (SmoothUpdates is not (null or 0 or 1 or 3 or 5 or 7 or 9)) throw new MLStyleException($"invalid smooth updates {SmoothUpdates}: use 0 (off), 3, 5, 7 or 9 taps");
+        if (SmoothUpdates is not (0 or 1 or 3 or 5 or 7 or 9)) throw new MLStyleException($"invalid smooth updates {SmoothUpdates}: use 0 (off), 3, 5, 7 or 9 taps");
         if (Tolerance < 0) throw new MLStyleException($"invalid tolerance {Tolerance}");
     }
 }
@@ -242,8 +225,7 @@ public sealed class StyleTransferEngine(Backbone backbone, SessionSettings? sett
             var stageStart = evalRecord;
             var lastGood = (float[])x.Clone();
             // The optimiser's variable: the pixels themselves, or z of x = start + blur(z) with --smooth-updates.
-            int taps = options.SmoothUpdatesAt(scales[stage]);
-            var updates = taps > 1 ? new BlurredUpdates(x, 3, w, h, taps) : null;
+            var updates = options.SmoothUpdates > 1 ? new BlurredUpdates(x, 3, w, h, options.SmoothUpdates) : null;
             var variable = updates is null ? x : new float[x.Length];
             Objective objective = (xs, g) =>
             {

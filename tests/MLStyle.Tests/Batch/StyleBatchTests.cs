@@ -61,7 +61,6 @@ public sealed class StyleBatchTests : IDisposable
         Assert.Equal(2, ok.Iterations);
         Assert.True(ok.Losses!["style"] > 0);
         Assert.Equal(32, ok.Options!["scales"]![0]!.GetValue<int>());
-        Assert.Equal(3, ok.Options!["smooth_updates"]![0]!.GetValue<int>()); // the taps as resolved for the scale
 
         // Other options: everything is redone.
         var third = new BatchRunner(Job(Tiny with { Iterations = 1 }), Out).Run(items);

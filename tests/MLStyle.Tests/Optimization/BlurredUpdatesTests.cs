@@ -79,22 +79,6 @@ public class BlurredUpdatesTests
         Assert.Throws<ArgumentOutOfRangeException>(() => MLStyle.Imaging.BinomialKernel.Of(taps + 1));
     }
 
-    [Theory]
-    [InlineData(64, 3)]
-    [InlineData(256, 3)]
-    [InlineData(300, 3)]
-    [InlineData(362, 5)]
-    [InlineData(443, 7)]
-    [InlineData(512, 9)]
-    [InlineData(1024, 9)]
-    public void DefaultSmoothUpdates_WidenWithTheSize(int longSide, int taps)
-    {
-        Assert.Equal(taps, StyleTransferOptions.DefaultSmoothUpdates(longSide));
-        Assert.Equal(taps, new StyleTransferOptions().SmoothUpdatesAt(longSide));
-        Assert.Equal(5, new StyleTransferOptions { SmoothUpdates = 5 }.SmoothUpdatesAt(longSide));
-        Assert.Equal(0, new StyleTransferOptions { SmoothUpdates = 0 }.SmoothUpdatesAt(longSide));
-    }
-
     [Fact]
     public void Engine_WithSmoothUpdates_ReducesTheLoss()
     {
