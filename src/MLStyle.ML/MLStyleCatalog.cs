@@ -168,6 +168,8 @@ public static class MLStyleCatalog
     /// <summary>
     /// Creates a <see cref="StylizerTrainingEstimator"/>: <c>Fit</c> trains a feed-forward styliser (Johnson et al. 2016) for
     /// one style image on the photos of the input column, and the fitted transformer stylises each row in one forward pass.
+    /// With <see cref="StylizerTrainingEstimator.Options.StyleImages"/> it trains one styliser for several styles (conditional
+    /// instance normalisation) and applies the blend <see cref="StylizerTrainingEstimator.Options.StyleWeights"/>.
     /// Named after what the fitted transformer does, as ML.NET names estimators that learn what they apply; use
     /// <see cref="ApplyStylizer(TransformsCatalog, string, string, string?, bool)"/> for a styliser file that already exists.
     /// </summary>
@@ -176,7 +178,7 @@ public static class MLStyleCatalog
     /// <see cref="StylizerTrainingEstimator.Options.OutputKind"/> = <see cref="ImageOutputKind.Pixels"/>).</param>
     /// <param name="inputColumnName">Name of the pixel column (<c>Vector&lt;Single, 3, H, W&gt;</c>, RGB 0–255), the photos to
     /// learn from and to stylise. If set to <see langword="null"/>, the value of the <paramref name="outputColumnName"/> is used as source.</param>
-    /// <param name="options">The style image (required) and the training settings of <c>mlstyle train</c>.</param>
+    /// <param name="options">The style image or images (required) and the training settings of <c>mlstyle train</c>.</param>
     /// <example>
     /// <code language="csharp"><![CDATA[
     /// var pipeline = mlContext.Transforms.LoadImages("Image", "photos", "Path")

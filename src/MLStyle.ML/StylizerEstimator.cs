@@ -4,6 +4,7 @@ using MLStyle.Imaging;
 using MLStyle.ML.Internal;
 using MLStyle.Onnx;
 using MLStyle.Runtime;
+using MLStyle.Stylizers;
 using Onnx;
 
 namespace MLStyle.ML;
@@ -49,6 +50,14 @@ public sealed class StylizerEstimator : IEstimator<TransformerChain<ITransformer
 
         /// <summary>Image height for stylisers with a symbolic height (default: from the input column).</summary>
         public int? ImageHeight { get; set; }
+
+        /// <summary>
+        /// For a styliser trained on several styles (<c>mlstyle train --styles</c>, or <see cref="StylizerTrainingEstimator.Options.StyleImages"/>):
+        /// the blend, one non-negative weight per style in training order, normalised to sum 1 (default: the blend stored in
+        /// the file, the equal blend). The weights are stored in the fitted chain's ONNX graph (the default of its
+        /// <c>style_weights</c> input), so a saved model keeps them.
+        /// </summary>
+        public float[]? StyleWeights { get; set; }
     }
 
     readonly TransformsCatalog _catalog;
@@ -78,6 +87,11 @@ public sealed class StylizerEstimator : IEstimator<TransformerChain<ITransformer
         _inputColumn = inputColumnName ?? outputColumnName;
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _model = model;
+        if (options.StyleWeights is { } weights)
+        {
+            try { _model = FastStylizer.WithDefaultStyleWeights(model, weights); }
+            catch (MLStyleException e) { throw new ArgumentException($"StyleWeights: {e.Message}", nameof(options), e); }
+        }
         var inputs = OnnxModels.RealInputs(_model);
         if (inputs.Count != 1) throw new ModelException($"styliser '{options.ModelFile}' has {inputs.Count} inputs; it needs exactly one image input [1, 3, H, W]");
         if (_model.Graph.Output.Count < 1) throw new ModelException($"styliser '{options.ModelFile}' has no output");

@@ -11,8 +11,9 @@ using Onnx;
 namespace MLStyle.ML;
 
 /// <summary>
-/// Learns a feed-forward styliser (Johnson et al. 2016, with instance normalisation) for one style image from the photos of a
-/// pixel column, then stylises each row in one forward pass of it.
+/// Learns a feed-forward styliser (Johnson et al. 2016, with instance normalisation) for one style image — or one styliser for
+/// several (conditional instance normalisation, Dumoulin et al. 2017) — from the photos of a pixel column, then stylises each
+/// row in one forward pass of it.
 /// </summary>
 /// <remarks>
 /// <format type="text/markdown"><![CDATA[
@@ -40,8 +41,22 @@ public sealed class StylizerTrainingEstimator : IEstimator<TransformerChain<ITra
     /// <summary>Options of <see cref="StylizerTrainingEstimator"/>: those of <c>mlstyle train</c>.</summary>
     public sealed class Options : BackboneOptions
     {
-        /// <summary>The style image file (required).</summary>
+        /// <summary>The style image file (this or <see cref="StyleImages"/> is required).</summary>
         public string StyleImage { get; set; } = "";
+
+        /// <summary>
+        /// Instead of <see cref="StyleImage"/>: several style image files for ONE styliser that holds them all (conditional
+        /// instance normalisation, Dumoulin et al. 2017; <c>mlstyle train --styles</c>). The transformer applies the blend
+        /// <see cref="StyleWeights"/>.
+        /// </summary>
+        public string[]? StyleImages { get; set; }
+
+        /// <summary>
+        /// With <see cref="StyleImages"/>: the blend the transformer applies, one non-negative weight per style, normalised to
+        /// sum 1 (default: the equal blend). The exported file (<see cref="SaveStylizerTo"/>) keeps the equal blend as its
+        /// default; <c>mlstyle apply --style-weights</c> chooses any other.
+        /// </summary>
+        public float[]? StyleWeights { get; set; }
 
         /// <summary>Side of the random square crops trained on (default 128).</summary>
         public int CropSize { get; set; } = 128;
@@ -114,10 +129,22 @@ public sealed class StylizerTrainingEstimator : IEstimator<TransformerChain<ITra
         _outputColumn = string.IsNullOrWhiteSpace(outputColumnName) ? throw new ArgumentException("an output column name is needed", nameof(outputColumnName)) : outputColumnName;
         _inputColumn = inputColumnName ?? outputColumnName;
         _options = options ?? new Options();
-        if (string.IsNullOrWhiteSpace(_options.StyleImage)) throw new ArgumentException("StyleImage: a style image file is needed", nameof(options));
+        if (_options.StyleImages is { } many)
+        {
+            if (!string.IsNullOrWhiteSpace(_options.StyleImage)) throw new ArgumentException("set StyleImage (one style) or StyleImages (several), not both", nameof(options));
+            if (many.Length < 2 || many.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("StyleImages: two or more style image files are needed (one style: StyleImage)", nameof(options));
+        }
+        else if (string.IsNullOrWhiteSpace(_options.StyleImage)) throw new ArgumentException("StyleImage: a style image file is needed", nameof(options));
+        if (_options.StyleWeights is { } w)
+        {
+            try { FastStylizer.NormalizeStyleWeights(w, StyleFiles.Count); }
+            catch (MLStyleException e) { throw new ArgumentException($"StyleWeights: {e.Message}", nameof(options), e); }
+        }
         _options.ValidateSize();
         TrainingOptions(0).Validate();
     }
+
+    IReadOnlyList<string> StyleFiles => _options.StyleImages ?? new[] { _options.StyleImage };
 
     StylizerTrainingOptions TrainingOptions(int seed) => new()
     {
@@ -146,9 +173,9 @@ public sealed class StylizerTrainingEstimator : IEstimator<TransformerChain<ITra
         ArgumentNullException.ThrowIfNull(input);
         var size = ImageSize.Resolve(input.Schema, _inputColumn, _options.ImageWidth, _options.ImageHeight);
         var photos = TrainingPhotos.FromImages(ReadImages(input, size), TrainingOptions(0).StylizerCropSize);
-        var style = ImageIO.Load(_options.StyleImage);
+        var styles = StyleFiles.Select(f => ImageIO.Load(f)).ToList();
         var trainer = new StylizerTrainer(_options.ResolveBackbone(), MLContextDeviceExtensions.SettingsFor(_catalog));
-        var result = trainer.Train(photos, style, TrainingOptions(_options.Seed));
+        var result = trainer.Train(photos, styles, TrainingOptions(_options.Seed));
         if (result.Diverged) throw new InvalidOperationException($"training the styliser diverged: {result.StopReason}");
         TrainedStylizer = result.Model;
         if (_options.SaveStylizerTo is { } path) OnnxModels.Save(result.Model, path);
@@ -159,6 +186,7 @@ public sealed class StylizerTrainingEstimator : IEstimator<TransformerChain<ITra
             OutputKind = _options.OutputKind,
             ImageWidth = size.Width,
             ImageHeight = size.Height,
+            StyleWeights = _options.StyleWeights,
         }, result.Model);
         return apply.Fit(input);
     }

@@ -22,8 +22,18 @@ public class ApplySettings : RuntimeSettings
     [Description("Keep the photo's colours (luminance from the styliser, chroma from the photo).")]
     public bool PreserveColors { get; init; }
 
+    [CommandOption("--style-weights <W1,W2,...>")]
+    [Description("For a styliser trained on several styles (mlstyle train --styles): the blend, one weight per style in training order, e.g. 0.7,0.3 (non-negative; normalised to sum 1). Default: the equal blend.")]
+    public string? StyleWeights { get; init; }
+
     /// <summary>The apply options.</summary>
-    public StylizerApplyOptions Options() => new() { Size = Size, PreserveColors = PreserveColors };
+    public StylizerApplyOptions Options() => new()
+    {
+        Size = Size,
+        PreserveColors = PreserveColors,
+        StyleWeights = StyleWeights is null ? null : BackboneSettings.Floats(StyleWeights, "--style-weights") is { Count: > 0 } w ? w
+            : throw new MLStyleException($"invalid --style-weights '{StyleWeights}': expected numbers separated by commas"),
+    };
 
     /// <inheritdoc />
     public override ValidationResult Validate()
@@ -64,6 +74,7 @@ public sealed class ApplyCommand : Command<ApplyCommand.Settings>
         var image = ImageIO.Load(s.Input, load);
         var sw = Stopwatch.StartNew();
         using var stylizer = StylizerSession.Open(s.Model, s.Session());
+        options.Validate(stylizer);
         var open = sw.Elapsed;
         sw.Restart();
         var result = options.Apply(stylizer, image);

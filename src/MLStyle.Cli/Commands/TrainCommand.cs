@@ -16,8 +16,12 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
     public sealed class Settings : ObjectiveSettings
     {
         [CommandOption("-s|--style <IMAGE>")]
-        [Description("Required. The style image.")]
+        [Description("The style image (this or --styles is required).")]
         public string Style { get; init; } = "";
+
+        [CommandOption("--styles <IMAGES>")]
+        [Description("Instead of --style: several style images, comma-separated, for ONE network that holds them all (conditional instance norm); 'mlstyle apply --style-weights' blends them in this order.")]
+        public string? Styles { get; init; }
 
         [CommandOption("-c|--content <DIRS>")]
         [Description("Required. Folder(s) of content photos, comma-separated (searched recursively; unreadable files are skipped).")]
@@ -102,7 +106,8 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         /// <inheritdoc />
         public override ValidationResult Validate()
         {
-            if (RequiredOptions.Missing((Style, "--style"), (Content, "--content"), (Output, "--output")) is { } missing) return missing;
+            if (!string.IsNullOrEmpty(Style) && Styles is not null) return ValidationResult.Error("give either --style (one style) or --styles (several), not both");
+            if (RequiredOptions.Missing((Styles ?? Style, "--style"), (Content, "--content"), (Output, "--output")) is { } missing) return missing;
             if (CheckpointEvery < 0) return ValidationResult.Error("--checkpoint-every must be 0 or more");
             if (PreviewSize < 16) return ValidationResult.Error("--preview-size must be at least 16");
             return base.Validate();
@@ -134,7 +139,27 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             InputBlur = InputBlur,
             Jitter = Jitter,
         };
+
+        /// <summary>The style image files: <c>--style</c>, or the list <c>--styles</c>.</summary>
+        public IReadOnlyList<string> StyleFiles()
+        {
+            if (Styles is null)
+            {
+                // A comma in --style is a file name here, as always; a missing file that looks like a list gets a hint.
+                if (Style.Contains(',') && !File.Exists(Style))
+                    throw new MLStyleException($"style image '{Style}' not found; to train one network on several styles, use --styles {Style}");
+                return new[] { Style };
+            }
+            var list = Styles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (list.Length < 2) throw new MLStyleException($"--styles needs at least two style images, comma-separated (one style: --style)");
+            if (list.Length > 64) throw new MLStyleException($"--styles: at most 64 style images, not {list.Length}");
+            return list;
+        }
     }
+
+    /// <summary>The preview file of style <paramref name="k"/> of <paramref name="styles"/> at an iteration: <c>OUTPUT.iterN.png</c>, or <c>OUTPUT.styleK.iterN.png</c> (K from 1) for several styles.</summary>
+    internal static string PreviewPath(string output, int styles, int k, int iteration) =>
+        OutputPaths.Snapshot(Path.ChangeExtension(output, styles > 1 ? $".style{k + 1}.png" : ".png"), iteration);
 
     /// <inheritdoc />
     public override int Execute(CommandContext context, Settings s, CancellationToken cancel)
@@ -142,14 +167,15 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         var options = s.Options();
         options.Validate();
         if (Path.GetExtension(s.Output).ToLowerInvariant() != ".onnx") throw new MLStyleException($"the styliser is written as .onnx: '{s.Output}'");
+        var styleFiles = s.StyleFiles();
         OutputPaths.CheckWritable(Path.ChangeExtension(s.Output, ".png"), imageOutput: true);
         if (s.Plot is not null) OutputPaths.CheckWritable(s.Plot, imageOutput: false);
         var checkpointPath = s.Output + ".ckpt";
         if (s.Resume && !File.Exists(checkpointPath)) throw new MLStyleException($"--resume: no checkpoint '{checkpointPath}'");
         var load = s.LoadOptions();
-        var style = ImageIO.Load(s.Style, load);
+        var styles = styleFiles.Select(f => ImageIO.Load(f, load)).ToList();
         var preview = s.Preview is null ? null : ImageIO.ResizeToLongSide(ImageIO.Load(s.Preview, load), s.PreviewSize);
-        OutputPaths.CheckRun([s.Style, s.Preview, OutputPaths.ModelFile(s.Model)], (s.Output, "--output"), (s.Resume ? null : checkpointPath, "--output"), (s.Plot, "--plot"));
+        OutputPaths.CheckRun([.. styleFiles, s.Preview, OutputPaths.ModelFile(s.Model)], (s.Output, "--output"), (s.Resume ? null : checkpointPath, "--output"), (s.Plot, "--plot"));
         var dirs = s.Content.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var exclude = s.Exclude?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? Array.Empty<string>();
         var photos = TrainingPhotos.Load(dirs, options.StylizerCropSize, exclude, s.MaxPixels);
@@ -165,10 +191,18 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             {
                 ["total"] = h.Select(r => (double)r.Loss).ToList(),
                 ["content"] = h.Select(r => (double)r.Content).ToList(),
-                ["style"] = h.Select(r => (double)r.Style).ToList(),
-                ["tv"] = h.Select(r => (double)r.Tv).ToList(),
             };
-            LossPlot.Save(s.Plot, series, $"training {Path.GetFileName(s.Output)} on {Path.GetFileName(s.Style)}", options: new LossPlotOptions { FirstIteration = 1 });
+            if (styles.Count == 1) series["style"] = h.Select(r => (double)r.Style).ToList();
+            else
+                for (int k = 0; k < styles.Count; k++)
+                {
+                    // Each style's loss at its own iterations, held until its next one (a step line per style).
+                    double last = double.NaN;
+                    series[$"style {k + 1} ({Path.GetFileName(styleFiles[k])})"] = h.Select(r =>
+                        last = StylizerTrainer.StyleOf(options.Seed, r.Iteration - 1, styles.Count) == k ? r.Style : last).ToList();
+                }
+            series["tv"] = h.Select(r => (double)r.Tv).ToList();
+            LossPlot.Save(s.Plot, series, $"training {Path.GetFileName(s.Output)} on {string.Join(", ", styleFiles.Select(Path.GetFileName))}", options: new LossPlotOptions { FirstIteration = 1 });
         }
 
         var trainer = new StylizerTrainer(backbone, session)
@@ -182,16 +216,19 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
                 Plot(ckpt.History);
                 if (preview is not null)
                 {
+                    // One preview per style (one-hot weights).
                     using var st = new StylizerSession(model, session);
-                    ImageIO.Save(st.Apply(preview), OutputPaths.Snapshot(Path.ChangeExtension(s.Output, ".png"), ckpt.Adam.Iteration));
+                    for (int k = 0; k < styles.Count; k++)
+                        ImageIO.Save(st.Apply(preview, styles.Count == 1 ? null : Enumerable.Range(0, styles.Count).Select(i => i == k ? 1f : 0f).ToArray()),
+                            PreviewPath(s.Output, styles.Count, k, ckpt.Adam.Iteration));
                 }
             },
         };
-        MLStyle.Cli.Output.Info($"training a width-{options.Shape.Width} styliser on {photos.Count} photos ({photos.Skipped.Count} skipped) with {Path.GetFileName(s.Style)} " +
+        MLStyle.Cli.Output.Info($"training a width-{options.Shape.Width} styliser on {photos.Count} photos ({photos.Skipped.Count} skipped) with {string.Join(", ", styleFiles.Select(Path.GetFileName))} " +
                                 $"on {backbone.Name}: {options.CropSize}px crops, batch {options.BatchSize}, {options.Iterations} iterations" +
                                 $"{(options.TimeLimit is { } tl ? $" or {MLStyle.Cli.Output.Duration(tl)}" : "")}, device {session.Device}" +
                                 $"{(resume is not null ? $", resuming at iteration {resume.Adam.Iteration}" : "")}");
-        var result = IterationProgress.Run("train", report => trainer.Train(photos, style, options, resume,
+        var result = IterationProgress.Run("train", report => trainer.Train(photos, styles, options, resume,
             new SyncProgress<TrainingProgress>(p => report(
                 options.TimeLimit is { } t ? Math.Max(p.Iteration / (double)p.Iterations, p.Elapsed / t) : p.Iteration / (double)p.Iterations,
                 $"it {p.Iteration}/{p.Iterations} loss {p.Losses.Loss:G4} (content {p.Losses.Content:G3}, style {p.Losses.Style:G3}, tv {p.Losses.Tv:G3}) {p.ImagesPerSecond:F2} img/s",

@@ -17,17 +17,31 @@ public sealed record StylizerApplyOptions
     /// <summary>Keep the photo's colours: luminance from the styliser, chroma from the photo.</summary>
     public bool PreserveColors { get; init; }
 
-    /// <summary>Checks the options.</summary>
+    /// <summary>
+    /// The blend of a styliser of several styles: one weight per style, non-negative, normalised to sum 1 (default: the blend
+    /// stored in the file, the equal blend for a styliser <c>mlstyle train --styles</c> wrote).
+    /// </summary>
+    public IReadOnlyList<float>? StyleWeights { get; init; }
+
+    /// <summary>Checks the options (the number of style weights is checked against the styliser when it is applied).</summary>
     public void Validate()
     {
         if (Size is { } s && (s < 16 || s > 16384)) throw new MLStyleException($"invalid size {s}: must be between 16 and 16384 pixels");
+        if (StyleWeights is { } w) FastStylizer.NormalizeStyleWeights(w, w.Count);
+    }
+
+    /// <summary>Checks the options against a styliser: the number of style weights must be its number of styles.</summary>
+    public void Validate(StylizerSession stylizer)
+    {
+        Validate();
+        if (StyleWeights is { } w) FastStylizer.NormalizeStyleWeights(w, stylizer.Styles);
     }
 
     /// <summary>Stylises <paramref name="image"/> with <paramref name="stylizer"/>: resize, one forward pass, optional colour preservation.</summary>
     public ImageTensor Apply(StylizerSession stylizer, ImageTensor image)
     {
         var input = Size is { } s ? ImageIO.ResizeToLongSide(image, s) : image;
-        var output = stylizer.Apply(input);
+        var output = stylizer.Apply(input, StyleWeights);
         if (!PreserveColors) return output;
         var kept = ColorTransfer.PreserveColors(output, input);
         kept.ClampInPlace();
@@ -47,12 +61,15 @@ public sealed class StylizerJob : IImageJob
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        using (new StylizerSession(model, null, $"styliser '{modelName}'")) { } // a model without the interface: one clear error now
+        // A model without the interface, or style weights that do not fit it: one clear error now.
+        using (var probe = new StylizerSession(model, null, $"styliser '{modelName}'")) options.Validate(probe);
         _model = model;
         _options = options;
         ModelName = modelName;
         ModelHash = modelHash;
         Options = new JsonObject { ["size"] = options.Size, ["preserve_colors"] = options.PreserveColors, ["model"] = modelHash };
+        if (options.StyleWeights is { } w)
+            Options["style_weights"] = new JsonArray(FastStylizer.NormalizeStyleWeights(w, w.Count).Select(v => (JsonNode?)JsonValue.Create(v)).ToArray());
     }
 
     /// <inheritdoc />

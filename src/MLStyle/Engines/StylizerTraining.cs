@@ -251,7 +251,24 @@ public sealed class StylizerTrainer
     }
 
     /// <summary>The fingerprint a checkpoint of these settings carries.</summary>
-    public string Fingerprint(StylizerTrainingOptions o, ImageTensor style) => o.Fingerprint(Spec(o), StyleHash(style));
+    public string Fingerprint(StylizerTrainingOptions o, ImageTensor style) => Fingerprint(o, new[] { style });
+
+    /// <summary>The fingerprint a checkpoint of these settings and styles carries (one style: as <see cref="Fingerprint(StylizerTrainingOptions, ImageTensor)"/>).</summary>
+    public string Fingerprint(StylizerTrainingOptions o, IReadOnlyList<ImageTensor> styles) =>
+        o.Fingerprint(Spec(o), string.Join(",", styles.Select(StyleHash)));
+
+    /// <summary>
+    /// The style a network of <paramref name="styles"/> styles trains on at <paramref name="iteration"/> (0-based): the
+    /// iterations go in rounds of S, each round a permutation of the styles drawn from (seed, round) only, so every style gets
+    /// every S-th step on average, no style waits more than 2S − 1 steps, and a resumed run trains the same styles.
+    /// </summary>
+    public static int StyleOf(int seed, int iteration, int styles)
+    {
+        if (styles <= 1) return 0;
+        var order = Enumerable.Range(0, styles).ToArray();
+        new Random(unchecked(seed * 7_919 + iteration / styles * 104_729 + 17)).Shuffle(order);
+        return order[iteration % styles];
+    }
 
     /// <summary>
     /// Trains a styliser on random crops of <paramref name="photos"/> in the style of <paramref name="style"/>. With
@@ -259,11 +276,24 @@ public sealed class StylizerTrainer
     /// interrupted run would have made.
     /// </summary>
     public StylizerTrainingResult Train(TrainingPhotos photos, ImageTensor style, StylizerTrainingOptions options,
+        TrainingCheckpoint? resume = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default) =>
+        Train(photos, new[] { style }, options, resume, progress, cancel);
+
+    /// <summary>
+    /// Trains one styliser for several styles (conditional instance normalisation, Dumoulin et al. 2017): the network gets
+    /// <c>S = styles.Count</c> scale and bias tables per instance norm (<see cref="StylizerShape.Styles"/>, set from the
+    /// list) and shares everything else. Iteration i trains style <see cref="StyleOf"/>(seed, i) alone: one-hot style weights
+    /// and that style's Gram targets. With one style this is exactly the single-style training.
+    /// </summary>
+    public StylizerTrainingResult Train(TrainingPhotos photos, IReadOnlyList<ImageTensor> styles, StylizerTrainingOptions options,
         TrainingCheckpoint? resume = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
     {
+        if (styles.Count < 1) throw new MLStyleException("training needs at least one style image");
+        options = options with { Shape = options.Shape with { Styles = styles.Count } };
         options.Validate();
+        int styleCount = styles.Count;
         var spec = Spec(options);
-        var fingerprint = options.Fingerprint(spec, StyleHash(style));
+        var fingerprint = Fingerprint(options, styles);
         if (resume is not null && resume.Fingerprint != fingerprint)
             throw new MLStyleException("the checkpoint was made with other settings (style, size, batch, width, seed, learning rate, layers or weights); use the same ones to resume, or start again without resuming");
         int n = options.BatchSize, s = options.CropSize, jitter = options.JitterPixels, si = options.StylizerCropSize;
@@ -282,13 +312,17 @@ public sealed class StylizerTrainer
             resume.Weights.CopyTo(theta, 0);
         }
 
-        // The style's Gram matrices once; the content targets are computed in the training graph from each batch.
+        // Each style's Gram matrices once; the content targets are computed in the training graph from each batch.
         ModelProto training;
+        var styleGrams = new List<IReadOnlyList<FloatTensor>>();
         {
             using var targetSession = new OnnxSession(StyleObjective.BuildTargetModel(spec), _settings);
-            var grams = StyleTargets.Blended(targetSession, spec, new[] { style }, new[] { 1f }, options.StyleSize ?? 4 * s);
-            var styleGrams = Enumerable.Range(0, spec.StyleLayers.Count).Select(i => grams[StyleObjective.StyleTarget(i)]).ToList();
-            training = BuildTrainingModel(model, spec, n, s, styleGrams, out var pIn, out var gOut, jitter);
+            foreach (var style in styles)
+            {
+                var grams = StyleTargets.Blended(targetSession, spec, new[] { style }, new[] { 1f }, options.StyleSize ?? 4 * s);
+                styleGrams.Add(Enumerable.Range(0, spec.StyleLayers.Count).Select(i => grams[StyleObjective.StyleTarget(i)]).ToList());
+            }
+            training = BuildTrainingModel(model, spec, n, s, styleGrams[0], out var pIn, out var gOut, jitter);
             paramInputs = pIn; gradOutputs = gOut;
         }
         using var session = new OnnxSession(training, _settings);
@@ -306,6 +340,18 @@ public sealed class StylizerTrainer
             inputs[JitterColumnsInput] = new(cols, new long[] { n, 1, si, s });
         }
         for (int i = 0; i < parameters.Count; i++) inputs[paramInputs[i]] = new(paramBuffers[i], TensorProtos.Shape(parameters[i]));
+        // Several styles: the one-hot style weights and the Gram targets of the iteration's style are inputs, set per iteration.
+        var oneHot = new float[styleCount];
+        var gramBuffers = new List<float[]>();
+        if (styleCount > 1)
+        {
+            inputs[FastStylizer.StyleWeightsName] = new(oneHot, new long[] { styleCount });
+            foreach (var (g, i) in styleGrams[0].Select((g, i) => (g, i)))
+            {
+                gramBuffers.Add(new float[g.Data.Length]);
+                inputs[StyleObjective.StyleTarget(i)] = new(gramBuffers[i], g.Shape);
+            }
+        }
         var outputs = new Dictionary<string, FloatTensor>
         {
             [StyleObjective.Loss] = new(scalars[0], Array.Empty<long>()),
@@ -346,6 +392,13 @@ public sealed class StylizerTrainer
             var rng = new Random(unchecked(options.Seed * 1_000_003 + it));
             for (int b = 0; b < n; b++) photos.SampleCrop(rng, si, batch.AsSpan(b * 3 * si * si, 3 * si * si));
             if (jitter > 0) SetShifts(rng, n, s, jitter, rows, cols);
+            if (styleCount > 1)
+            {
+                int k = StyleOf(options.Seed, it, styleCount);
+                Array.Clear(oneHot);
+                oneHot[k] = 1f;
+                for (int i = 0; i < gramBuffers.Count; i++) styleGrams[k][i].Data.CopyTo(gramBuffers[i], 0);
+            }
             var step = adam.Step(theta, objective);
             it++;
             var rec = new TrainingRecord(it, scalars[0][0], scalars[1][0], scalars[2][0], scalars[3][0], priorSeconds + sw.Elapsed.TotalSeconds);
@@ -418,6 +471,9 @@ public sealed class StylizerTrainer
     /// With <paramref name="jitter"/> J &gt; 0 the batch is <c>[N, 3, S + J, S + J]</c> and the objective reads the S × S windows
     /// <c>rows · X · cols</c> of the styliser's output and of the batch, with the selection matrices as inputs
     /// <see cref="JitterRowsInput"/> and <see cref="JitterColumnsInput"/> (<see cref="StylizerTrainingOptions.Jitter"/>).
+    /// A styliser of several styles (<see cref="FastStylizer.StyleCount"/> &gt; 1) gets its style weights from the input
+    /// <see cref="FastStylizer.StyleWeightsName"/> <c>[S]</c>, and the Gram targets are inputs <see cref="StyleObjective.StyleTarget"/>
+    /// of the shapes of <paramref name="styleGrams"/> (whose values are then not used), so one graph trains every style.
     /// </summary>
     public static ModelProto BuildTrainingModel(ModelProto stylizer, StyleObjectiveSpec spec, int batch, int size,
         IReadOnlyList<FloatTensor> styleGrams, out IReadOnlyList<string> parameterInputs, out IReadOnlyList<string> gradientOutputs,
@@ -439,6 +495,8 @@ public sealed class StylizerTrainer
         var sOut = s.Graph.Output[0].Name;
         var parameters = FastStylizer.Parameters(s);
         var feeds = new Dictionary<string, string> { [sIn] = ContentInput };
+        int styles = FastStylizer.StyleCount(s);
+        if (styles > 1) feeds[FastStylizer.StyleWeightsName] = b.AddInput(FastStylizer.StyleWeightsName, ElementType.Float, new long[] { styles });
         var pIn = new List<string>();
         foreach (var p in parameters)
         {
@@ -449,7 +507,10 @@ public sealed class StylizerTrainer
         var copier = new TrunkCopier(b);
         var stylised = Window(copier.Inline(s, feeds, Prefix)[sOut]);
         var contentTargets = StyleObjective.AddContentTargets(b, spec, Window(ContentInput), copier, "content/");
-        var terms = StyleObjective.AddLoss(b, spec, stylised, contentTargets, StyleObjective.AddStyleTargets(b, styleGrams), copier, "loss/");
+        var styleTargets = styles > 1
+            ? styleGrams.Select((g, i) => b.AddInput(StyleObjective.StyleTarget(i), ElementType.Float, g.Shape)).ToList()
+            : StyleObjective.AddStyleTargets(b, styleGrams);
+        var terms = StyleObjective.AddLoss(b, spec, stylised, contentTargets, styleTargets, copier, "loss/");
         foreach (var (t, name) in new[] { (terms.Loss, StyleObjective.Loss), (terms.Content, StyleObjective.ContentLoss), (terms.Style, StyleObjective.StyleLoss), (terms.Tv, StyleObjective.TvLoss) })
             b.AddOutput(b.Identity(t, name));
         var grads = Differentiator.AddGradients(b, terms.Loss, null, pIn);

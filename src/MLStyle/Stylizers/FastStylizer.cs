@@ -16,7 +16,13 @@ namespace MLStyle.Stylizers;
 /// as logit(½ − r/2 + r·p), the photo's range squeezed into the middle r of 0–255, where the sigmoid keeps a useful slope (at
 /// r = 0.8 the blown-out whites get painted, but blacks turn grey and the measured grid was worse; docs/fast-style.md).
 /// </param>
-public sealed record StylizerShape(int Width = 16, int ResidualBlocks = 5, bool InputSkip = true, float? SkipRange = null)
+/// <param name="Styles">
+/// Styles the network holds (default 1). With S &gt; 1 every instance norm's scale and bias become tables <c>[S, C]</c> and the
+/// network blends them with a second input, the style weights (conditional instance normalisation, Dumoulin et al. 2017,
+/// "A Learned Representation for Artistic Style"): see <see cref="FastStylizer.StyleWeightsName"/>. S = 1 is the network
+/// of one style, unchanged.
+/// </param>
+public sealed record StylizerShape(int Width = 16, int ResidualBlocks = 5, bool InputSkip = true, float? SkipRange = null, int Styles = 1)
 {
     /// <summary>Checks the shape; a clear <see cref="MLStyleException"/> otherwise.</summary>
     public void Validate()
@@ -24,6 +30,7 @@ public sealed record StylizerShape(int Width = 16, int ResidualBlocks = 5, bool 
         if (Width is < 2 or > 256) throw new MLStyleException($"invalid styliser width {Width}: must be between 2 and 256 channels");
         if (ResidualBlocks is < 0 or > 32) throw new MLStyleException($"invalid number of residual blocks {ResidualBlocks}: must be between 0 and 32");
         if (SkipRange is { } r && !(r >= 0.05f && r <= 0.99f)) throw new MLStyleException($"invalid skip range {SkipRange}: must be between 0.05 and 0.99");
+        if (Styles is < 1 or > 64) throw new MLStyleException($"invalid number of styles {Styles}: must be between 1 and 64");
     }
 }
 
@@ -35,6 +42,13 @@ public sealed record StylizerShape(int Width = 16, int ResidualBlocks = 5, bool 
 /// 0–255 scale with symbolic N, H, W (the interface of the ONNX model zoo's fast-neural-style models); H and W that are
 /// multiples of 4 come back at the same size.
 /// </summary>
+/// <remarks>
+/// A network of several styles (<see cref="StylizerShape.Styles"/> S &gt; 1) has a second input <see cref="StyleWeightsName"/>,
+/// float <c>[S]</c>, which is also an initializer holding the equal blend 1/S: a consumer that feeds only the image (ONNX
+/// Runtime, ML.NET's <c>ApplyOnnxModel</c>, <c>mlstyle apply</c> without <c>--style-weights</c>) gets the equal blend. Each
+/// instance norm runs with the blended scale γ = wᵀΓ and bias β = wᵀB of its tables Γ, B <c>[S, C]</c>; a one-hot w gives
+/// style k exactly, weights summing to 1 a convex blend (the network does not normalise them; <see cref="NormalizeStyleWeights"/>).
+/// </remarks>
 public static class FastStylizer
 {
     /// <summary>The input tensor name (as the model zoo's stylisers).</summary>
@@ -42,6 +56,9 @@ public static class FastStylizer
 
     /// <summary>The output tensor name (as the model zoo's stylisers).</summary>
     public const string OutputName = "output1";
+
+    /// <summary>The style-weights input of a network of several styles: float <c>[S]</c>, also an initializer (the equal blend).</summary>
+    public const string StyleWeightsName = "style_weights";
 
     /// <summary>Builds a styliser with weights initialised from <paramref name="seed"/> (PyTorch's default initialisation).</summary>
     public static ModelProto Create(StylizerShape shape, int seed)
@@ -52,18 +69,27 @@ public static class FastStylizer
         b.AddInput(InputName, ElementType.Float, new long[] { -1, 3, -1, -1 }, new[] { "N", "", "H", "W" });
         var rng = new Random(seed);
         int w = shape.Width;
+        string? styleRow = null;
+        if (shape.Styles > 1)
+        {
+            // Both an input and an initializer: feeding it is optional, and the default is the equal blend.
+            b.AddInput(StyleWeightsName, ElementType.Float, new long[] { shape.Styles });
+            b.Model.Graph.Initializer.Add(TensorProtos.FromFloats(StyleWeightsName, Enumerable.Repeat(1f / shape.Styles, shape.Styles).ToArray(), new long[] { shape.Styles }));
+            styleRow = b.Reshape(StyleWeightsName, 1, shape.Styles);
+        }
+        var n = new Norms(styleRow, shape.Styles);
         var x = b.Mul(InputName, 1f / 255f);
-        x = ConvNormRelu(b, rng, "conv1", x, 3, w, 9, 1);
-        x = ConvNormRelu(b, rng, "conv2", x, w, 2 * w, 3, 2);
-        x = ConvNormRelu(b, rng, "conv3", x, 2 * w, 4 * w, 3, 2);
+        x = ConvNormRelu(b, rng, n, "conv1", x, 3, w, 9, 1);
+        x = ConvNormRelu(b, rng, n, "conv2", x, w, 2 * w, 3, 2);
+        x = ConvNormRelu(b, rng, n, "conv3", x, 2 * w, 4 * w, 3, 2);
         for (int i = 1; i <= shape.ResidualBlocks; i++)
         {
-            var r = ConvNormRelu(b, rng, $"res{i}.conv1", x, 4 * w, 4 * w, 3, 1);
-            r = ConvNorm(b, rng, $"res{i}.conv2", r, 4 * w, 4 * w, 3, 1);
+            var r = ConvNormRelu(b, rng, n, $"res{i}.conv1", x, 4 * w, 4 * w, 3, 1);
+            r = ConvNorm(b, rng, n, $"res{i}.conv2", r, 4 * w, 4 * w, 3, 1);
             x = b.Add(x, r);
         }
-        x = ConvNormRelu(b, rng, "up1", Upsample(b, x), 4 * w, 2 * w, 3, 1);
-        x = ConvNormRelu(b, rng, "up2", Upsample(b, x), 2 * w, w, 3, 1);
+        x = ConvNormRelu(b, rng, n, "up1", Upsample(b, x), 4 * w, 2 * w, 3, 1);
+        x = ConvNormRelu(b, rng, n, "up2", Upsample(b, x), 2 * w, w, 3, 1);
         x = Conv(b, rng, "conv_out", x, w, 3, 9, 1, bias: true);
         if (shape.InputSkip)
         {
@@ -89,9 +115,11 @@ public static class FastStylizer
         m.MetadataProps.Add(new StringStringEntryProto { Key = "mlstyle.stylizer.width", Value = shape.Width.ToString() });
         m.MetadataProps.Add(new StringStringEntryProto { Key = "mlstyle.stylizer.residual_blocks", Value = shape.ResidualBlocks.ToString() });
         m.MetadataProps.Add(new StringStringEntryProto { Key = "mlstyle.stylizer.input_skip", Value = shape.InputSkip ? "1" : "0" });
+        if (shape.Styles > 1)
+            m.MetadataProps.Add(new StringStringEntryProto { Key = "mlstyle.stylizer.styles", Value = shape.Styles.ToString() });
         if (shape.SkipRange is { } r)
             m.MetadataProps.Add(new StringStringEntryProto { Key = "mlstyle.stylizer.skip_range", Value = r.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-        m.DocString = $"Feed-forward styliser (Johnson et al. 2016, instance norm), width {shape.Width}, {shape.ResidualBlocks} residual blocks{(shape.InputSkip ? ", input skip" : "")}; input {InputName} and output {OutputName}: RGB [N,3,H,W], 0-255.";
+        m.DocString = $"Feed-forward styliser (Johnson et al. 2016, instance norm), width {shape.Width}, {shape.ResidualBlocks} residual blocks{(shape.InputSkip ? ", input skip" : "")}{(shape.Styles > 1 ? $", {shape.Styles} styles (conditional instance norm; optional input {StyleWeightsName} [{shape.Styles}], default the equal blend)" : "")}; input {InputName} and output {OutputName}: RGB [N,3,H,W], 0-255.";
     }
 
     /// <summary>The shape recorded in a model MLStyle built, or null for another model.</summary>
@@ -100,22 +128,66 @@ public static class FastStylizer
         string? Get(string k) => m.MetadataProps.FirstOrDefault(p => p.Key == k)?.Value;
         return int.TryParse(Get("mlstyle.stylizer.width"), out var w) && int.TryParse(Get("mlstyle.stylizer.residual_blocks"), out var r)
             ? new StylizerShape(w, r, Get("mlstyle.stylizer.input_skip") == "1",
-                float.TryParse(Get("mlstyle.stylizer.skip_range"), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var k) ? k : null)
+                float.TryParse(Get("mlstyle.stylizer.skip_range"), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var k) ? k : null,
+                int.TryParse(Get("mlstyle.stylizer.styles"), out var s) ? s : 1)
             : null;
     }
 
     /// <summary>
-    /// The trainable parameters of a styliser: the float initializers that are Conv weights and biases or
-    /// InstanceNormalization scales and biases, in graph order (works for any fast-neural-style file).
+    /// The number of styles of a styliser: the length of its <see cref="StyleWeightsName"/> input, or 1 for a network without
+    /// one (any single-style file).
+    /// </summary>
+    public static int StyleCount(ModelProto m)
+    {
+        var input = m.Graph.Input.FirstOrDefault(i => i.Name == StyleWeightsName);
+        if (input is null) return 1;
+        var dims = GraphBuilder.FromValueInfo(input)?.Dims;
+        return dims is { Length: 1 } && dims[0] > 0 ? (int)dims[0] : throw new ModelException($"the styliser's input '{StyleWeightsName}' is not a vector of known length");
+    }
+
+    /// <summary>
+    /// Checks style blend weights against <paramref name="styles"/> and returns them normalised to sum 1: one per style,
+    /// finite, non-negative, with a positive sum; a clear <see cref="MLStyleException"/> otherwise.
+    /// </summary>
+    public static float[] NormalizeStyleWeights(IReadOnlyList<float> weights, int styles)
+    {
+        if (weights.Count != styles)
+            throw new MLStyleException(styles == 1
+                ? $"the styliser holds one style; style weights ({weights.Count} given) need a styliser trained on several styles"
+                : $"the styliser holds {styles} styles; give {styles} style weights, not {weights.Count}");
+        if (weights.Any(v => !float.IsFinite(v) || v < 0)) throw new MLStyleException($"invalid style weights {string.Join(",", weights)}: each must be a finite number 0 or more");
+        if (!weights.Any(v => v > 0)) throw new MLStyleException($"invalid style weights {string.Join(",", weights)}: at least one must be positive");
+        return Losses.StyleTargets.BlendWeights(weights, styles);
+    }
+
+    /// <summary>
+    /// A copy of a styliser of several styles whose default blend (the <see cref="StyleWeightsName"/> initializer) is
+    /// <paramref name="weights"/>, normalised: for consumers that feed only the image.
+    /// </summary>
+    public static ModelProto WithDefaultStyleWeights(ModelProto m, IReadOnlyList<float> weights)
+    {
+        var w = NormalizeStyleWeights(weights, StyleCount(m));
+        var copy = m.Clone();
+        var init = copy.Graph.Initializer.FirstOrDefault(t => t.Name == StyleWeightsName)
+                   ?? throw new ModelException($"the styliser has no default for '{StyleWeightsName}'");
+        init.FloatData.Clear();
+        init.RawData = TensorProtos.FromFloats(StyleWeightsName, w, new long[] { w.Length }).RawData;
+        return copy;
+    }
+
+    /// <summary>
+    /// The trainable parameters of a styliser: the float initializers that are Conv weights and biases, InstanceNormalization
+    /// scales and biases, or (several styles) the scale and bias tables <c>[S, C]</c> the style weights multiply, in graph
+    /// order (works for any fast-neural-style file).
     /// </summary>
     public static IReadOnlyList<TensorProto> Parameters(ModelProto m)
     {
-        var byName = m.Graph.Initializer.ToDictionary(t => t.Name);
+        var byName = m.Graph.Initializer.Where(t => t.Name != StyleWeightsName).ToDictionary(t => t.Name);
         var seen = new HashSet<string>();
         var list = new List<TensorProto>();
         foreach (var n in m.Graph.Node)
         {
-            if (n.OpType is not ("Conv" or "InstanceNormalization")) continue;
+            if (n.OpType is not ("Conv" or "InstanceNormalization" or "MatMul")) continue;
             for (int i = 1; i < n.Input.Count; i++)
                 if (byName.TryGetValue(n.Input[i], out var t) && t.DataType == ElementType.Float && seen.Add(t.Name)) list.Add(t);
         }
@@ -139,16 +211,33 @@ public static class FastStylizer
             ("pads", new long[] { 0, 0, 0, 0 }));
     }
 
-    static string ConvNorm(GraphBuilder b, Random rng, string name, string x, int cin, int cout, int k, int stride)
+    /// <summary>How the instance norms get their scale and bias: constants (one style) or blended from tables (several).</summary>
+    /// <param name="StyleRow">The style weights as a row <c>[1, S]</c>, or null for one style.</param>
+    /// <param name="Styles">S.</param>
+    sealed record Norms(string? StyleRow, int Styles);
+
+    static string ConvNorm(GraphBuilder b, Random rng, Norms norms, string name, string x, int cin, int cout, int k, int stride)
     {
         var c = Conv(b, rng, name, x, cin, cout, k, stride, bias: false);
-        var scale = b.Constant(Enumerable.Repeat(1f, cout).ToArray(), new long[] { cout }, name + ".norm.scale");
-        var shift = b.Constant(new float[cout], new long[] { cout }, name + ".norm.bias");
+        string scale, shift;
+        if (norms.StyleRow is { } row)
+        {
+            // γ = wᵀΓ and β = wᵀB: [1, S] · [S, C] → [1, C] → [C], the scale and bias of this instance norm.
+            var scales = b.Constant(Enumerable.Repeat(1f, norms.Styles * cout).ToArray(), new long[] { norms.Styles, cout }, name + ".norm.scales");
+            var shifts = b.Constant(new float[norms.Styles * cout], new long[] { norms.Styles, cout }, name + ".norm.biases");
+            scale = b.Reshape(b.MatMul(row, scales), cout);
+            shift = b.Reshape(b.MatMul(row, shifts), cout);
+        }
+        else
+        {
+            scale = b.Constant(Enumerable.Repeat(1f, cout).ToArray(), new long[] { cout }, name + ".norm.scale");
+            shift = b.Constant(new float[cout], new long[] { cout }, name + ".norm.bias");
+        }
         return b.Node("InstanceNormalization", new[] { c, scale, shift }, name + ".norm", ("epsilon", 1e-5f));
     }
 
-    static string ConvNormRelu(GraphBuilder b, Random rng, string name, string x, int cin, int cout, int k, int stride) =>
-        b.Relu(ConvNorm(b, rng, name, x, cin, cout, k, stride));
+    static string ConvNormRelu(GraphBuilder b, Random rng, Norms norms, string name, string x, int cin, int cout, int k, int stride) =>
+        b.Relu(ConvNorm(b, rng, norms, name, x, cin, cout, k, stride));
 
     static string Upsample(GraphBuilder b, string x) =>
         b.Node("Resize", new[] { x, "", b.Constant(new[] { 1f, 1f, 2f, 2f }, new long[] { 4 }, "upsample_scales") }, "upsample",

@@ -13,7 +13,8 @@ namespace MLStyle.Stylizers;
 /// <remarks>
 /// A styliser with symbolic height and width takes the image at its size, reflection-padded to a multiple of 4 (the two
 /// stride-2 stages) and cropped back; one with a fixed input size gets the image resized to it and the result resized back.
-/// The output is clamped to 0–255.
+/// The output is clamped to 0–255. A styliser of several styles (<see cref="FastStylizer.StyleWeightsName"/>) takes its blend
+/// per call; without one it uses the blend stored in the file (the equal blend, as trained).
 /// </remarks>
 public sealed class StylizerSession : IDisposable
 {
@@ -33,8 +34,12 @@ public sealed class StylizerSession : IDisposable
         _inputDims = info?.Dims ?? new long[] { 1, 3, -1, -1 };
         if (_inputDims.Length != 4 || _inputDims[1] is not (3 or -1))
             throw new ModelException($"{source}: input '{_input}' is [{string.Join(", ", _inputDims.Select(d => d < 0 ? "?" : d.ToString()))}], not an RGB image [1, 3, H, W]");
+        Styles = FastStylizer.StyleCount(model);
         _session = new OnnxSession(model, settings);
     }
+
+    /// <summary>The styles the styliser holds (1 for a styliser without <see cref="FastStylizer.StyleWeightsName"/>).</summary>
+    public int Styles { get; }
 
     /// <summary>Opens a styliser file.</summary>
     public static StylizerSession Open(string path, SessionSettings? settings = null) =>
@@ -43,14 +48,21 @@ public sealed class StylizerSession : IDisposable
     /// <summary>The device the styliser runs on.</summary>
     public ExecutionDevice Device => _session.Device;
 
-    /// <summary>Stylises one image (any size); the result has the image's size.</summary>
-    public ImageTensor Apply(ImageTensor image)
+    /// <summary>
+    /// Stylises one image (any size); the result has the image's size. <paramref name="styleWeights"/>: the blend of a styliser
+    /// of several styles, one weight per style, normalised to sum 1 (<see cref="FastStylizer.NormalizeStyleWeights"/>; a
+    /// clear <see cref="MLStyleException"/> for a wrong count or bad values); null for the file's default.
+    /// </summary>
+    public ImageTensor Apply(ImageTensor image, IReadOnlyList<float>? styleWeights = null)
     {
+        var weights = styleWeights is null ? null : FastStylizer.NormalizeStyleWeights(styleWeights, Styles);
         int w = image.Width, h = image.Height;
         ImageTensor x;
         if (_inputDims[2] > 0 && _inputDims[3] > 0) x = ImageIO.Resize(image, (int)_inputDims[3], (int)_inputDims[2]);
         else x = ReflectPad(image, (w + 3) / 4 * 4, (h + 3) / 4 * 4);
-        var r = _session.Run(new Dictionary<string, FloatTensor> { [_input] = new(x.Data, new long[] { 1, 3, x.Height, x.Width }) }, new[] { _output })[_output];
+        var feeds = new Dictionary<string, FloatTensor> { [_input] = new(x.Data, new long[] { 1, 3, x.Height, x.Width }) };
+        if (weights is not null) feeds[FastStylizer.StyleWeightsName] = new(weights, new long[] { weights.Length });
+        var r = _session.Run(feeds, new[] { _output })[_output];
         if (r.Shape.Length != 4 || r.Shape[1] != 3) throw new ModelException($"the styliser's output is [{string.Join(", ", r.Shape)}], not an RGB image");
         var y = new ImageTensor(r.Data, (int)r.Shape[3], (int)r.Shape[2]);
         if (_inputDims[2] > 0 && _inputDims[3] > 0 || y.Width < w || y.Height < h) y = ImageIO.ResizeUnclamped(y, w, h);

@@ -26,7 +26,9 @@ public sealed class TrainApplyCliTests : IClassFixture<TrainApplyCliTests.Files>
             Corpus.Write(Dir.Path, "few/c.txt", "text"u8.ToArray());
             Corpus.Write(Dir.Path, "style.png", Corpus.Photo(40, 40, 3));
             Corpus.Write(Dir.Path, "photo.png", Corpus.Photo(45, 30, 4));
+            Corpus.Write(Dir.Path, "style2.png", Corpus.Photo(40, 40, 9));
             OnnxModels.Save(FastStylizer.Create(new StylizerShape(4, 1), 1), P("tiny.onnx"));
+            OnnxModels.Save(FastStylizer.Create(new StylizerShape(4, 1, Styles: 2), 1), P("tiny2.onnx"));
         }
 
         public void Dispose() => Dir.Dispose();
@@ -77,6 +79,69 @@ public sealed class TrainApplyCliTests : IClassFixture<TrainApplyCliTests.Files>
         CliRunner.Run(Train(_f.P("photos"), _f.P("x.onnx"), "--width", "1")).AssertOneError(ExitCodes.BadInput, "width");
         CliRunner.Run(Train(_f.P("photos"), _f.P("x.onnx"), "--learning-rate", "-1")).AssertOneError(ExitCodes.BadInput, "learning rate");
         Assert.False(File.Exists(_f.P("x.onnx")));
+    }
+
+    [Fact]
+    public void Train_with_several_styles_writes_one_network_a_preview_per_style_and_resumes_and_apply_blends_them()
+    {
+        var output = _f.P("t2.onnx");
+        string[] TrainTwo(params string[] extra) =>
+            ["train", "--styles", $"{_f.P("style.png")},{_f.P("style2.png")}", "--content", _f.P("photos"), "--output", output, "--size", "32",
+             "--batch", "2", "--width", "4", "--residual-blocks", "1", "--content-layers", "conv1", "--style-layers", "conv1", "--threads", "1",
+             "--learning-rate", "1e-2", .. extra];
+        var r = CliRunner.Run(TrainTwo("--iterations", "4", "--checkpoint-every", "2", "--preview", _f.P("photo.png"), "--preview-size", "40", "--plot", _f.P("t2-loss.png")));
+        Assert.True(r.ExitCode == ExitCodes.Ok, r.Stderr);
+        Assert.Contains("style.png, style2.png", r.Stderr);
+        foreach (var f in new[] { "t2.onnx", "t2.onnx.ckpt", "t2.style1.iter2.png", "t2.style2.iter2.png", "t2.style1.iter4.png", "t2.style2.iter4.png", "t2-loss.png" })
+            Assert.True(File.Exists(_f.P(f)), f);
+        Assert.Equal(2, FastStylizer.StyleCount(OnnxModels.Load(output)));
+        var again = CliRunner.Run(TrainTwo("--iterations", "6", "--checkpoint-every", "2", "--resume"));
+        Assert.True(again.ExitCode == ExitCodes.Ok, again.Stderr);
+        Assert.Contains("resuming at iteration 4", again.Stderr);
+
+        MLStyle.Imaging.ImageTensor Apply(string name, params string[] extra)
+        {
+            var a = CliRunner.Run(["apply", "--model", output, "--input", _f.P("photo.png"), "--output", _f.P(name), .. extra]);
+            Assert.True(a.ExitCode == ExitCodes.Ok, a.Stderr);
+            return MLStyle.Imaging.ImageIO.Load(_f.P(name));
+        }
+        var first = Apply("w10.png", "--style-weights", "1,0");
+        var second = Apply("w01.png", "--style-weights", "0,1");
+        Assert.NotEqual(first.Data, second.Data);
+        // Weights are normalised: 2,2 is the equal blend, which is also the default.
+        Assert.Equal(Apply("w22.png", "--style-weights", "2,2").Data, Apply("default.png").Data);
+        var b = CliRunner.Run("batch", "apply", "--model", output, "--input", _f.P("photos"), "--output", _f.P("styled2"), "--threads", "1", "--style-weights", "0.7,0.3");
+        Assert.Equal(ExitCodes.PartialFailure, b.ExitCode); // the two unreadable files, as without weights
+        Assert.Contains("4 done", b.Stdout);
+        Assert.Contains("\"style_weights\"", File.ReadAllText(Path.Combine(_f.P("styled2"), "manifest.jsonl")));
+    }
+
+    [Fact]
+    public void Bad_style_options_are_one_clear_error()
+    {
+        string photo = _f.P("photo.png"), o = _f.P("sw.png");
+        foreach (var (weights, message) in new[]
+                 {
+                     ("1", "give 2 style weights, not 1"), ("1,1,1", "give 2 style weights, not 3"), ("-1,2", "0 or more"),
+                     ("0,0", "at least one must be positive"), ("a,b", "--style-weights"), (",", "--style-weights"),
+                 })
+        {
+            CliRunner.Run("apply", "--model", _f.P("tiny2.onnx"), "--input", photo, "--output", o, "--style-weights", weights).AssertOneError(ExitCodes.BadInput, message);
+            CliRunner.Run("batch", "apply", "--model", _f.P("tiny2.onnx"), "--input", _f.P("few"), "--output", _f.P("sw-batch"), "--style-weights", weights)
+                .AssertOneError(ExitCodes.BadInput, message);
+        }
+        CliRunner.Run("apply", "--model", _f.P("tiny.onnx"), "--input", photo, "--output", o, "--style-weights", "1,0").AssertOneError(ExitCodes.BadInput, "holds one style");
+        Assert.False(File.Exists(o));
+        Assert.False(Directory.Exists(_f.P("sw-batch")) && Directory.EnumerateFiles(_f.P("sw-batch"), "*.png").Any());
+
+        string[] TrainArgs(params string[] styleArgs) =>
+            ["train", .. styleArgs, "--content", _f.P("photos"), "--output", _f.P("y.onnx"), "--size", "32", "--iterations", "1", "--threads", "1"];
+        CliRunner.Run(TrainArgs("--style", _f.P("style.png"), "--styles", $"{_f.P("style.png")},{_f.P("style2.png")}")).AssertOneError(ExitCodes.BadInput, "not both");
+        CliRunner.Run(TrainArgs("--styles", _f.P("style.png"))).AssertOneError(ExitCodes.BadInput, "at least two");
+        CliRunner.Run(TrainArgs("--styles", $"{_f.P("style.png")},{_f.P("nope.png")}")).AssertOneError(ExitCodes.BadInput, "nope.png");
+        // --style a,b is still one file name; when no such file exists the error points to --styles.
+        CliRunner.Run(TrainArgs("--style", $"{_f.P("style.png")},{_f.P("style2.png")}")).AssertOneError(ExitCodes.BadInput, "use --styles");
+        Assert.False(File.Exists(_f.P("y.onnx")));
     }
 
     [Fact]

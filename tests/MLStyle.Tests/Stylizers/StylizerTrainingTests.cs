@@ -102,6 +102,68 @@ public class StylizerTrainingTests
         Assert.Equal(r.Iterations, r.History.Count);
     }
 
+    /// <summary>The synthetic style and, far from it, saturated red and blue diagonal stripes.</summary>
+    static ImageTensor[] TwoStyles()
+    {
+        var stripes = new ImageTensor(40, 40);
+        for (int y = 0; y < 40; y++)
+            for (int x = 0; x < 40; x++)
+            {
+                bool red = (x + y) / 4 % 2 == 0;
+                stripes.Channel(0)[y * 40 + x] = red ? 230f : 20f;
+                stripes.Channel(1)[y * 40 + x] = 30f;
+                stripes.Channel(2)[y * 40 + x] = red ? 20f : 230f;
+            }
+        return new[] { Style(), stripes };
+    }
+
+    [Fact]
+    public void A_few_dozen_iterations_of_a_two_style_network_lower_both_styles_losses()
+    {
+        var r = new StylizerTrainer(ResNet, OneThread).Train(Photos(), TwoStyles(), Options(80));
+        Assert.False(r.Diverged);
+        Assert.Equal(2, FastStylizer.StyleCount(r.Model));
+        for (int k = 0; k < 2; k++)
+        {
+            var mine = r.History.Where(h => StylizerTrainer.StyleOf(1, h.Iteration - 1, 2) == k).ToList();
+            Assert.Equal(40, mine.Count); // rounds of two: each style every other step on average
+            double first = mine.Take(6).Average(h => h.Style), last = mine.TakeLast(6).Average(h => h.Style);
+            Assert.True(last < 0.8 * first, string.Join(" ", mine.Select(h => h.Style.ToString("G3"))) + $" style {k}: mean style loss of its first 6 iterations {first:G4}, of its last 6 {last:G4}");
+        }
+        // The two styles' tables have moved apart: one-hot weights give different pictures.
+        using var s = new StylizerSession(r.Model, OneThread);
+        var photo = TestImages.Synthetic(32, 32, 5);
+        Assert.NotEqual(s.Apply(photo, new[] { 1f, 0f }).Data, s.Apply(photo, new[] { 0f, 1f }).Data);
+    }
+
+    [Fact]
+    public void The_style_of_each_iteration_depends_only_on_the_seed_and_the_iteration_and_every_round_has_each_style_once()
+    {
+        for (int round = 0; round < 20; round++)
+            Assert.Equal(new[] { 0, 1, 2 }, Enumerable.Range(3 * round, 3).Select(i => StylizerTrainer.StyleOf(5, i, 3)).Order());
+        var a = Enumerable.Range(0, 60).Select(i => StylizerTrainer.StyleOf(5, i, 3)).ToList();
+        Assert.Equal(a, Enumerable.Range(0, 60).Select(i => StylizerTrainer.StyleOf(5, i, 3)));
+        Assert.NotEqual(a, Enumerable.Range(0, 60).Select(i => StylizerTrainer.StyleOf(6, i, 3)));
+        // The order within a round is drawn, not fixed.
+        Assert.True(Enumerable.Range(0, 20).Select(r => string.Join(",", a.Skip(3 * r).Take(3))).Distinct().Count() > 1);
+        Assert.All(Enumerable.Range(0, 10), i => Assert.Equal(0, StylizerTrainer.StyleOf(5, i, 1)));
+    }
+
+    [Fact]
+    public void A_resumed_two_style_run_continues_the_same_loss_curve_and_other_styles_are_refused()
+    {
+        var checkpoints = new List<TrainingCheckpoint>();
+        var trainer = new StylizerTrainer(ResNet, OneThread) { CheckpointEvery = 3, Checkpoint = (c, _) => checkpoints.Add(c) };
+        var full = trainer.Train(Photos(), TwoStyles(), Options(7));
+        var resumed = new StylizerTrainer(ResNet, OneThread).Train(Photos(), TwoStyles(), Options(7), checkpoints[0]);
+        Assert.Equal(full.History.Select(h => (h.Iteration, h.Loss)), resumed.History.Select(h => (h.Iteration, h.Loss)));
+        Assert.Equal(Weights(full), Weights(resumed));
+        // The styles (and their order) are part of the settings; so is their number.
+        var swapped = TwoStyles().Reverse().ToArray();
+        Assert.Contains("other settings", Assert.Throws<MLStyleException>(() => new StylizerTrainer(ResNet, OneThread).Train(Photos(), swapped, Options(7), checkpoints[0])).Message);
+        Assert.Contains("other settings", Assert.Throws<MLStyleException>(() => new StylizerTrainer(ResNet, OneThread).Train(Photos(), Style(), Options(7), checkpoints[0])).Message);
+    }
+
     [Fact]
     public void Too_few_photos_are_refused()
     {
