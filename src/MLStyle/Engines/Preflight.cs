@@ -11,8 +11,11 @@ namespace MLStyle.Engines;
 /// </summary>
 public sealed record PreflightCalibration
 {
-    /// <summary>The process before any model work: .NET, ONNX Runtime, SkiaSharp, the embedded model file (default 330 MiB).</summary>
-    public long BaseBytes { get; init; } = 330L << 20;
+    /// <summary>
+    /// The process before any model work: .NET, ONNX Runtime, SkiaSharp, the embedded model file, plus a margin for run-to-run
+    /// variation (default 360 MiB: 330 fitted, 30 margin; three default 512×341 runs peaked at 707–748 MiB).
+    /// </summary>
+    public long BaseBytes { get; init; } = 360L << 20;
 
     /// <summary>
     /// Bytes held while iterating per byte of the pruned trunk's weights: the loss session's plain, flipped and pre-packed
