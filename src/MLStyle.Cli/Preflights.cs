@@ -65,7 +65,7 @@ public static class Preflights
         $"estimate: {e.Width}x{e.Height}, {e.Optimizer}{(e.History > 0 ? $" history {e.History}" : "")}" +
         $"{(workers > 1 ? $", {workers} workers" : "")}: peak memory ~{Preflight.Bytes(e.PeakBytesWith(workers))} " +
         $"(base {Preflight.Bytes(e.BaseBytes)}, per image: weights {Preflight.Bytes(e.WeightBytes)}, activations {Preflight.Bytes(e.ActivationBytes)}, " +
-        $"optimizer {Preflight.Bytes(e.OptimizerBytes)}, images {Preflight.Bytes(e.ImageBytes)}); " +
+        $"optimizer {Preflight.Bytes(e.OptimizerBytes)}, images {Preflight.Bytes(e.ImageBytes)}; building {Preflight.Bytes(e.SetupBytes)}); " +
         $"time per image ~{Seconds(e.Time)} (setup {e.Setup.TotalSeconds:F1} s); memory limit {Preflight.Bytes(limit)}";
 
     static string Seconds(TimeSpan t) => t.TotalSeconds < 60 ? $"{t.TotalSeconds:F1} s" : Output.Duration(t);

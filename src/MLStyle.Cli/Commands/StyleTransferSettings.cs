@@ -64,7 +64,7 @@ public class StyleTransferSettings : ObjectiveSettings
     public string? Scales { get; init; }
 
     [CommandOption("--smooth-updates <TAPS>")]
-    [Description("Blur every change the optimiser makes to the image, against stride grids: 0 (off), 3 or 5 taps (default 3).")]
+    [Description("Blur every change the optimiser makes to the image, against stride grids: 0 (off), 3, 5, 7 or 9 taps (default 3).")]
     public int? SmoothUpdates { get; init; }
 
     [CommandOption("--tolerance <T>")]

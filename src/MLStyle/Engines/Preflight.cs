@@ -11,20 +11,35 @@ namespace MLStyle.Engines;
 /// </summary>
 public sealed record PreflightCalibration
 {
-    /// <summary>The process before any model work: .NET, ONNX Runtime, SkiaSharp, the embedded model file (default 390 MiB).</summary>
-    public long BaseBytes { get; init; } = 390L << 20;
-
-    /// <summary>Bytes held per byte of the pruned trunk's weights: the graph, its gradient graph and two sessions (default 5.5).</summary>
-    public double WeightFactor { get; init; } = 5.5;
+    /// <summary>
+    /// The process before any model work: .NET, ONNX Runtime, SkiaSharp, the embedded model file, plus a margin for run-to-run
+    /// variation (default 360 MiB: 330 fitted, 30 margin; three default 512×341 runs peaked at 707–748 MiB).
+    /// </summary>
+    public long BaseBytes { get; init; } = 360L << 20;
 
     /// <summary>
-    /// Bytes held per pixel of the working image whatever the layers (default 1100): the input-sized and first-convolution
-    /// tensors of the forward and backward passes, their scratch buffers, and the arena's growth.
+    /// Bytes held while iterating per byte of the pruned trunk's weights: the loss session's plain, flipped and pre-packed
+    /// copies (default 2; the target session and the build's garbage are gone by then).
     /// </summary>
-    public double PixelBytes { get; init; } = 1100;
+    public double WeightFactor { get; init; } = 2;
 
-    /// <summary>Bytes held per byte of forward activations of the trunk's named layers beyond that (default 1.5).</summary>
-    public double ActivationFactor { get; init; } = 1.5;
+    /// <summary>
+    /// Bytes held per byte of the pruned trunk's weights while the loss model is built and its session created: the model,
+    /// its gradient graph, their serialised bytes and the new session (default 7.5). Small images peak here.
+    /// </summary>
+    public double SetupWeightFactor { get; init; } = 7.5;
+
+    /// <summary>
+    /// Bytes held per pixel of the working image whatever the layers (default 60): the input-sized tensors of the forward and
+    /// backward passes beyond the named layers' activations.
+    /// </summary>
+    public double PixelBytes { get; init; } = 60;
+
+    /// <summary>
+    /// Bytes held per byte of forward activations of the trunk's named layers (default 5.2): the activations kept for the
+    /// backward pass, their gradients, the gradient graph's intermediates and the arena's growth.
+    /// </summary>
+    public double ActivationFactor { get; init; } = 5.2;
 
     /// <summary>
     /// Seconds per iteration = <see cref="IterationScale"/> · W^<see cref="IterationExponent"/>, where the work W is the sum
@@ -44,8 +59,19 @@ public sealed record PreflightCalibration
     /// <summary>Setup seconds per pixel of the working image: the targets, the memory plan of the sized loss graph (default 1.05e-5).</summary>
     public double SetupSecondsPerPixel { get; init; } = 1.05e-5;
 
-    /// <summary>The fitted defaults.</summary>
+    /// <summary>The fitted defaults (style transfer).</summary>
     public static PreflightCalibration Default { get; } = new();
+
+    /// <summary>
+    /// The defaults of <see cref="Preflight.EstimateDream"/>: the memory constants of the first, additive fit on style
+    /// transfer (base 390 MiB, weights × 5.5, 1100 bytes per pixel, activations × 1.5, no separate build peak), which measured
+    /// within +2 % (512 px) to +54 % (1024 px) of DeepDream's peak; the later refit for style transfer would put DeepDream at
+    /// 512 px 20 % below its measured peak.
+    /// </summary>
+    public static PreflightCalibration Dream { get; } = new()
+    {
+        BaseBytes = 390L << 20, WeightFactor = 5.5, SetupWeightFactor = 0, PixelBytes = 1100, ActivationFactor = 1.5,
+    };
 }
 
 /// <summary>The estimated peak memory and time of one style transfer (of one worker's image).</summary>
@@ -65,8 +91,17 @@ public sealed record PreflightEstimate(
     long BaseBytes, long WeightBytes, long ActivationBytes, long OptimizerBytes, long ImageBytes,
     TimeSpan Setup, TimeSpan Iterating)
 {
-    /// <summary>The memory of one worker's image, without <see cref="BaseBytes"/>.</summary>
-    public long WorkerBytes => WeightBytes + ActivationBytes + OptimizerBytes + ImageBytes;
+    /// <summary>
+    /// Bytes held (beyond <see cref="BaseBytes"/>) while the loss model is built and its session created, before the build's
+    /// garbage is released and the optimiser's state exists (0: not modelled). Small images peak here, not while iterating.
+    /// </summary>
+    public long SetupBytes { get; init; }
+
+    /// <summary>The memory of one worker's image while it iterates, without <see cref="BaseBytes"/>.</summary>
+    public long RunBytes => WeightBytes + ActivationBytes + OptimizerBytes + ImageBytes;
+
+    /// <summary>The memory of one worker's image at its peak (set-up or iterations), without <see cref="BaseBytes"/>.</summary>
+    public long WorkerBytes => Math.Max(RunBytes, SetupBytes);
 
     /// <summary>The estimated peak working set of a process running one image.</summary>
     public long PeakBytes => BaseBytes + WorkerBytes;
@@ -152,7 +187,8 @@ public static class Preflight
         }
         return new PreflightEstimate(maxW, maxH, options.Optimizer, options.Optimizer == "lbfgs" ? options.LbfgsHistory : 0,
             c.BaseBytes, (long)(weights * c.WeightFactor), peakActivations, peakOptimizer, peakImages,
-            TimeSpan.FromSeconds(setupSeconds), TimeSpan.FromSeconds(iterSeconds));
+            TimeSpan.FromSeconds(setupSeconds), TimeSpan.FromSeconds(iterSeconds))
+        { SetupBytes = (long)(weights * c.SetupWeightFactor) };
     }
 
     /// <summary>
@@ -164,14 +200,14 @@ public static class Preflight
     /// <param name="options">The options (validated here).</param>
     /// <param name="imageWidth">Width of the input image as loaded.</param>
     /// <param name="imageHeight">Height of the input image as loaded.</param>
-    /// <param name="calibration">The model's constants (default <see cref="PreflightCalibration.Default"/>).</param>
+    /// <param name="calibration">The model's constants (default <see cref="PreflightCalibration.Dream"/>).</param>
     public static PreflightEstimate EstimateDream(Backbone backbone, DeepDreamOptions options, int imageWidth, int imageHeight,
         PreflightCalibration? calibration = null)
     {
         ArgumentNullException.ThrowIfNull(backbone);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var c = calibration ?? PreflightCalibration.Default;
+        var c = calibration ?? PreflightCalibration.Dream;
         var used = (options.Layers ?? Losses.DreamDefaults.Layers(backbone)).Select(l => backbone.Layer(l.Layer)).ToList();
         var trunkLayers = TrunkLayers(backbone, used);
         long weights = WeightBytes(backbone, used);
@@ -191,7 +227,8 @@ public static class Preflight
         }
         int runs = 1 + options.Frames;
         return new PreflightEstimate(width, height, "gradient ascent", 0, c.BaseBytes, (long)(weights * c.WeightFactor), peakActivations, 0,
-            peakImages, TimeSpan.FromSeconds(setupSeconds), TimeSpan.FromSeconds(iterSeconds * runs));
+            peakImages, TimeSpan.FromSeconds(setupSeconds), TimeSpan.FromSeconds(iterSeconds * runs))
+        { SetupBytes = (long)(weights * c.SetupWeightFactor) };
     }
 
     /// <summary>

@@ -79,7 +79,7 @@ public sealed record StyleTransferOptions
     public int? InputBlur { get; init; }
 
     /// <summary>
-    /// Taps (3 or 5; 0: off) of the blur applied to every change the optimiser makes to the image (x = start + blur(z), see
+    /// Taps (3, 5, 7 or 9; 0: off) of the blur applied to every change the optimiser makes to the image (x = start + blur(z), see
     /// <see cref="BlurredUpdates"/>): keeps the strided layers' period-2/4 gradient pattern out of the picture. Default 3.
     /// </summary>
     public int SmoothUpdates { get; init; } = 3;
@@ -111,7 +111,7 @@ public sealed record StyleTransferOptions
             if (blend.Any(w => !(w >= 0) || float.IsInfinity(w)) || blend.Sum() <= 0) throw new MLStyleException("style blend weights must be non-negative with a positive sum");
         }
         if (!Enum.IsDefined(LbfgsHistoryPrecision)) throw new MLStyleException($"invalid L-BFGS history precision {LbfgsHistoryPrecision}");
-        if (SmoothUpdates is not (0 or 1 or 3 or 5)) throw new MLStyleException($"invalid smooth updates {SmoothUpdates}: use 0 (off), 3 or 5 taps");
+        if (SmoothUpdates is not (0 or 1 or 3 or 5 or 7 or 9)) throw new MLStyleException($"invalid smooth updates {SmoothUpdates}: use 0 (off), 3, 5, 7 or 9 taps");
         if (Tolerance < 0) throw new MLStyleException($"invalid tolerance {Tolerance}");
     }
 }

@@ -2,10 +2,10 @@
 namespace MLStyle.Optimization;
 
 /// <summary>
-/// A parametrisation of an image for optimisation: x = origin + B·z, with B a separable binomial blur of 3 or 5 taps
+/// A parametrisation of an image for optimisation: x = origin + B·z, with B a separable binomial blur of 3, 5, 7 or 9 taps
 /// (zero padding, so B is symmetric and positive semi-definite). The optimiser works on z, starting from 0, and the gradient
 /// with respect to z is B applied to the gradient with respect to x. Every change the optimiser makes to the image is then
-/// blurred: a 3-tap blur removes period 2 from it, 5 taps also damp period 4 to a quarter — the periods at which the strided
+/// blurred: every width removes period 2 from it, and period 4 is damped to 1/2, 1/4, 1/8, 1/16 with 3, 5, 7, 9 taps — the periods at which the strided
 /// layers of a CNN make its raw pixel gradient alternate, and which an optimiser like L-BFGS otherwise paints as a grid.
 /// </summary>
 internal sealed class BlurredUpdates
@@ -25,7 +25,7 @@ internal sealed class BlurredUpdates
         (_planes, _width, _height) = (planes, width, height);
     }
 
-    /// <summary>Taps of the blur (3 or 5).</summary>
+    /// <summary>Taps of the blur (3, 5, 7 or 9).</summary>
     public int Taps => _kernel.Length;
 
     /// <summary>x = origin + B·z.</summary>

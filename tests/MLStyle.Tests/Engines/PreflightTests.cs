@@ -80,6 +80,45 @@ public sealed class PreflightTests
 
 
 
+    /// <summary>
+    /// Peak working sets (max RSS, MiB) measured on the project's machine (2 cores) with
+    /// <c>/usr/bin/time -v mlstyle stylize --content tubingen.jpg (1024×768) --style starry_night.jpg --size S --iterations 30
+    /// --tolerance 0 --threads 2 [options]</c> (docs/benchmarks.md, "The pre-flight model and its calibration"). The estimate
+    /// must never be below a measured peak (a plan would then let a run exceed its limit) nor more than 15 % above it.
+    /// </summary>
+    public static TheoryData<int, string, int> MeasuredPeaks => new()
+    {
+        { 256, "default", 640 }, { 256, "adam", 624 }, { 256, "conv1", 383 },
+        { 512, "default", 737 }, { 512, "adam", 652 }, { 512, "conv1", 526 },
+        { 1024, "default", 1784 }, { 1024, "adam", 1311 },
+    };
+
+    [Theory]
+    [MemberData(nameof(MeasuredPeaks))]
+    public void EstimateIsAtOrSlightlyAboveTheMeasuredPeak(int size, string variant, int measuredMiB)
+    {
+        var options = new StyleTransferOptions { Size = size, Iterations = 30, Tolerance = 0 };
+        options = variant switch
+        {
+            "adam" => options with { Optimizer = "adam" },
+            "conv1" => options with { ContentLayers = [new("conv1", 1)], StyleLayers = [new("conv1", 1)] },
+            _ => options,
+        };
+        double estimateMiB = Preflight.Estimate(ResNet.Value, options, 1024, 768).PeakBytes / (double)(1 << 20);
+        Assert.InRange(estimateMiB, measuredMiB, measuredMiB * 1.15);
+    }
+
+    [Fact]
+    public void SmallImagesPeakWhileTheLossModelIsBuilt()
+    {
+        var small = Preflight.Estimate(ResNet.Value, Options with { Size = 128 }, 1024, 768);
+        Assert.True(small.SetupBytes > small.RunBytes, $"{small.SetupBytes} vs {small.RunBytes}");
+        Assert.Equal(small.BaseBytes + small.SetupBytes, small.PeakBytes);
+        var large = Preflight.Estimate(ResNet.Value, Options with { Size = 1024 }, 1024, 768);
+        Assert.Equal(large.SetupBytes, small.SetupBytes);
+        Assert.Equal(large.BaseBytes + large.RunBytes, large.PeakBytes);
+    }
+
     [Fact]
     public void AvailableMemoryIsTheMachines()
     {

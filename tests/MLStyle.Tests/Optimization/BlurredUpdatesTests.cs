@@ -14,6 +14,8 @@ public class BlurredUpdatesTests
     [Theory]
     [InlineData(3)]
     [InlineData(5)]
+    [InlineData(7)]
+    [InlineData(9)]
     public void GradientIsTheAdjoint_AndZeroIsTheOrigin(int taps)
     {
         var origin = GradCheck.Random(1, P * W * H);
@@ -48,6 +50,33 @@ public class BlurredUpdatesTests
         int r = taps / 2;
         for (int p = 0; p < P; p++) for (int y = r; y < H - r; y++) for (int x = r; x < W - r; x++) Assert.Equal(0f, img[(p * H + y) * W + x], 4);
         Assert.Throws<ArgumentOutOfRangeException>(() => new BlurredUpdates(new float[P * W * H], P, W, H, 4));
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(5)]
+    [InlineData(7)]
+    [InlineData(9)]
+    public void BinomialKernel_SumsToOne_KillsPeriodTwo_HasVarianceQuarterOfTapsMinusOne(int taps)
+    {
+        var k = MLStyle.Imaging.BinomialKernel.Of(taps);
+        Assert.Equal(taps, k.Length);
+        double sum = 0, alternating = 0, variance = 0, period4 = 0;
+        for (int i = 0; i < taps; i++)
+        {
+            double d = i - taps / 2;
+            sum += k[i];
+            alternating += (i % 2 == 0 ? 1 : -1) * k[i];
+            variance += k[i] * d * d;
+            period4 += k[i] * Math.Cos(Math.PI / 2 * d);
+            Assert.Equal(k[i], k[taps - 1 - i]);
+        }
+        Assert.Equal(1, sum, 6);
+        Assert.Equal(0, alternating, 6);
+        Assert.Equal((taps - 1) / 4.0, variance, 5);
+        // The response at period 4 is cos(π/4)^(taps − 1): 1/2, 1/4, 1/8, 1/16.
+        Assert.Equal(Math.Pow(Math.Sqrt(0.5), taps - 1), period4, 5);
+        Assert.Throws<ArgumentOutOfRangeException>(() => MLStyle.Imaging.BinomialKernel.Of(taps + 1));
     }
 
     [Fact]
