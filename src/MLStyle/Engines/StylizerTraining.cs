@@ -124,14 +124,15 @@ public sealed record StylizerTrainingOptions
         Shape.Validate();
     }
 
-    /// <summary>The settings that must match for a checkpoint to be resumed (everything that changes the loss curve).</summary>
+    /// <summary>
+    /// The settings that must match for a checkpoint to be resumed (everything that changes the loss curve); the objective by its
+    /// one serialisation, <see cref="StyleObjectiveSpec.Key"/>.
+    /// </summary>
     internal string Fingerprint(StyleObjectiveSpec spec, string styleHash) => JsonSerializer.Serialize(new
     {
         CropSize, BatchSize, Shape.Width, Shape.ResidualBlocks, Shape.InputSkip, Shape.SkipRange, LearningRate, Seed, StyleSize,
-        Backbone = spec.Backbone.Hash, spec.ContentWeight, spec.StyleWeight, spec.TvWeight,
-        Content = spec.ContentLayers.Select(l => $"{l.Layer}:{l.Weight}"), Style = spec.StyleLayers.Select(l => $"{l.Layer}:{l.Weight}"),
-        Smoothing = spec.Smoothing.ToString(), spec.InputBlur, Jitter = JitterPixels, styleHash,
-    }) + (spec.ChromaTvWeight != 0 ? $"|chroma_tv={spec.ChromaTvWeight.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "");
+        Objective = spec.Key, Jitter = JitterPixels, styleHash,
+    });
 
     /// <summary>The jitter in pixels (<see cref="Jitter"/> or its default).</summary>
     public int JitterPixels => Jitter ?? DefaultJitter;
