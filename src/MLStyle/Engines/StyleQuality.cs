@@ -127,9 +127,7 @@ public sealed class StyleQuality : IDisposable
     public static double GridPeak(ImageTensor image)
     {
         int w = image.Width, h = image.Height;
-        var y = new double[w * h];
-        var r = image.Channel(0); var g = image.Channel(1); var bl = image.Channel(2);
-        for (int i = 0; i < y.Length; i++) y[i] = 0.299 * r[i] + 0.587 * g[i] + 0.114 * bl[i];
+        var y = Luminance(image);
         double best = 0;
         foreach (bool rows in new[] { true, false })
         {
@@ -177,14 +175,10 @@ public sealed class StyleQuality : IDisposable
     {
         int w = image.Width, h = image.Height, t = StripeTile;
         if (w < t || h < t) return 0;
-        var r = image.Channel(0); var g = image.Channel(1); var bl = image.Channel(2);
-        var channels = new double[3][];
-        for (int c = 0; c < 3; c++) channels[c] = new double[w * h];
-        for (int i = 0; i < w * h; i++)
-        {
-            double y = 0.299 * r[i] + 0.587 * g[i] + 0.114 * bl[i];
-            channels[0][i] = y; channels[1][i] = bl[i] - y; channels[2][i] = r[i] - y;
-        }
+        var r = image.Channel(0); var bl = image.Channel(2);
+        var y = Luminance(image);
+        var channels = new[] { y, new double[w * h], new double[w * h] };
+        for (int i = 0; i < w * h; i++) { channels[1][i] = bl[i] - y[i]; channels[2][i] = r[i] - y[i]; }
         // The bins of the band, by ring (rounded radius); radius = frequency × tile side.
         var ringOf = new int[t * t];
         var flatten = new double[t * t];
@@ -275,6 +269,15 @@ public sealed class StyleQuality : IDisposable
             }
         for (int i = 0; i < power.Length; i++) power[i] /= tiles;
         return power;
+    }
+
+    /// <summary>The luminance Y = 0.299R + 0.587G + 0.114B of every pixel, row-major: the channel both peak measures look at.</summary>
+    static double[] Luminance(ImageTensor image)
+    {
+        var r = image.Channel(0); var g = image.Channel(1); var bl = image.Channel(2);
+        var y = new double[image.Width * image.Height];
+        for (int i = 0; i < y.Length; i++) y[i] = 0.299 * r[i] + 0.587 * g[i] + 0.114 * bl[i];
+        return y;
     }
 
     /// <summary>The median of an ascending array (the mean of the middle two for an even length).</summary>
