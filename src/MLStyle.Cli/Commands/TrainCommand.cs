@@ -80,7 +80,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         public int? Jitter { get; init; }
 
         [CommandOption("--chroma-tv-weight <W>")]
-        [Description("Weight of the total variation of the two chroma channels, on top of --tv-weight: against colour fringes and hatching (default 0: none).")]
+        [Description("Weight of the total variation of the two chroma channels, on top of --tv-weight: against colour fringes and hatching (default 30000; 0: none).")]
         public string? ChromaTvWeight { get; init; }
 
         [CommandOption("--checkpoint-every <N>")]
